@@ -1,0 +1,64 @@
+"""Lab 2: a two-user chat client. What you type goes to the other user; what they say is printed.
+
+Run it:   python client.py --port 5050 --name alice      (/quit, or Ctrl+D, leaves)
+Protocol: PROTOCOL.md, section "Lab 2".
+
+Two things happen at once: you type, and lines arrive whenever the other user speaks. input()
+blocks, so lines are received by a thread of their own.
+"""
+import argparse
+import socket
+import threading
+
+RECV_SIZE = 65536  # the most bytes one recv() may return: NOT a message size
+
+
+def receive_lines(sock, show):
+    """Call show(text) for each line the server sends, until it closes the connection.
+
+    The receiving thread's body. Frame lines exactly as the server does: collect bytes,
+    cut at b"\\n", decode whole lines only (errors="replace": a bad byte never stops us).
+    Return when recv() returns b"" or the connection breaks.
+    """
+    # TODO: recv in a loop, split on b"\n", keep the rest, decode whole lines
+    raise NotImplementedError("not implemented yet: receive_lines")
+
+
+def run_client(host, port, name, read_line=input, show=print):
+    """Join as `name`, print what arrives, send what read_line() returns until /quit or EOF."""
+    with socket.create_connection((host, port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # send each line at once
+        # TODO: start the receiving thread, send the nickname, then the typed lines
+        raise NotImplementedError("not implemented yet: run_client")
+
+
+def send_typed_lines(sock, read_line):
+    """Send each typed line; at the end of input, leave with /quit."""
+    try:
+        while True:
+            try:
+                line = read_line()
+            except EOFError:
+                line = "/quit"
+            sock.sendall(line.encode("utf-8") + b"\n")
+            if line == "/quit":
+                return
+    except OSError:  # the server is gone; the receiving thread reports it
+        pass
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Lab 2: two-user chat client")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5050)
+    parser.add_argument("--name", required=True, help="your nickname")
+    args = parser.parse_args(argv)
+    try:
+        run_client(args.host, args.port, args.name)
+    except KeyboardInterrupt:
+        pass
+    print("* disconnected")
+
+
+if __name__ == "__main__":
+    main()
