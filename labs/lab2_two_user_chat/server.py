@@ -110,6 +110,18 @@ class TwoUserChatServer:
                 user.sock.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv()
 
 
+def close_after_reading(sock, patience=1.0):
+    """Say "no more from me" (FIN), then read what the client sent until it closes too.
+
+    Closing a socket that still has unread data makes TCP send RST instead of FIN, and an
+    RST can destroy the last line we sent before the client reads it.
+    """
+    sock.shutdown(socket.SHUT_WR)
+    sock.settimeout(patience)  # a client that never closes does not keep this thread for long
+    while sock.recv(RECV_SIZE):
+        pass
+
+
 def stop_listening(listener):
     """Close a listener and wake the thread blocked in its accept(), on any OS."""
     try:
@@ -129,8 +141,8 @@ def main(argv=None):
     server = TwoUserChatServer(args.host, args.port)
     print("listening on %s:%d" % server.address, flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
+        thread.start()
         while thread.is_alive():
             thread.join(0.5)  # a timeout, so Ctrl+C is noticed on Windows too
     except KeyboardInterrupt:

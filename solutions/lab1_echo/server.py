@@ -78,8 +78,8 @@ def main(argv=None):
     server = EchoServer(args.host, args.port)
     print("listening on %s:%d" % server.address, flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
+        thread.start()
         while thread.is_alive():
             thread.join(0.5)  # a timeout, so Ctrl+C is noticed on Windows too
     except KeyboardInterrupt:

@@ -147,8 +147,8 @@ def main(argv=None):
     server = UdpChatServer(args.host, args.port, args.idle_timeout)
     print("listening on %s:%d" % server.address, flush=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
+        thread.start()
         while thread.is_alive():
             thread.join(0.5)  # a timeout, so Ctrl+C is noticed on Windows too
     except KeyboardInterrupt:

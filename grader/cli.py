@@ -1,0 +1,125 @@
+"""The `chatlab` command: serve, connect, demo and release (grade and bench come with their issues)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from grader import demo, release
+from grader.catalog import LABS, find_lab, load_module
+
+DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
+LAB_HELP = "the lab: " + ", ".join(f"lab{lab.number}" for lab in LABS) + " (or its number or full name)"
+
+
+def lab_argument(text: str):
+    try:
+        return find_lab(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def load(lab, role, target):
+    """Import a lab file, turning an error in it into a short message instead of a traceback."""
+    try:
+        return load_module(lab, role, target)
+    except (FileNotFoundError, ValueError) as error:
+        sys.exit(f"chatlab: {error}")
+    except Exception as error:
+        sys.exit(f"chatlab: {lab.stem}/{role}.py from {target} could not be loaded: "
+                 f"{type(error).__name__}: {error}")
+
+
+def serve(args) -> int:
+    """Run a lab's server in the foreground until Ctrl+C."""
+    module = load(args.lab, "server", args.target)
+    options = {"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}
+    server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
+    print("listening on %s:%d" % tuple(server.address), flush=True)
+    failure = []
+
+    def run():
+        try:
+            server.serve_forever()
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    try:
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.5)  # a timeout, so Ctrl+C is noticed on Windows too
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    server.shutdown()
+    thread.join(1.0)
+    if failure:
+        print(f"the server stopped with an error: {type(failure[0]).__name__}: {failure[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def connect(args) -> int:
+    """Run a lab's client interactively."""
+    from grader.terminal import Terminal
+
+    module = load(args.lab, "client", args.target)
+    term = Terminal()
+    options = {"name": args.name} if args.lab.has_nicknames else {}
+    if args.lab.has_nicknames and not args.name:
+        sys.exit(f"chatlab: {args.lab.stem} needs --name NICK")
+    try:
+        module.run_client(args.host, args.port, read_line=term.read_line, show=term.show, **options)
+    except KeyboardInterrupt:
+        pass
+    except ConnectionRefusedError:
+        sys.exit(f"chatlab: nothing listens on {args.host}:{args.port}; "
+                 f"start a server first: chatlab serve {args.lab.stem} --port {args.port}")
+    print("* disconnected")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatlab", description="Socket programming labs with threads.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def lab_command(name, help_text):
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("lab", type=lab_argument, metavar="LAB", help=LAB_HELP)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=DEFAULT_PORT)
+        command.add_argument("--target", default="solutions",
+                             help="solutions (default), labs (your starter code) or a folder with the same layout")
+        return command
+
+    served = lab_command("serve", "run a lab's server; prints 'listening on HOST:PORT' first (--port 0: any free port)")
+    served.add_argument("--idle-timeout", type=float, help="lab 4: seconds of silence before a member is forgotten")
+    connected = lab_command("connect", "chat (or echo) interactively with a running server")
+    connected.add_argument("--name", help="your nickname (labs 2-4)")
+
+    shown = commands.add_parser("demo", help="watch scripted clients use the reference server, in one terminal")
+    shown.add_argument("lab", nargs="?", type=lab_argument, default="lab3", metavar="LAB",
+                       help=LAB_HELP + "; default lab3")
+    shown.add_argument("--target", default="solutions", help="whose server: solutions (default), labs or a folder")
+
+    # Listed for --help only: main() hands `release ...` to the release tool's own parser.
+    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["release"]:
+        return release.main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "connect":
+        return connect(args)
+    if args.command == "demo":
+        return demo.main(args.lab, args.target)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
