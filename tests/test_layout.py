@@ -1,0 +1,36 @@
+"""The kit's shape: one name per lab in every place, and a README whose commands are true."""
+import re
+
+from grader.catalog import KIT_ROOT, LABS, LABS_DIR, SOLUTIONS_DIR, find_lab
+
+README = (KIT_ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_lab_has_a_server_and_a_client_in_solutions_and_labs():
+    for lab in LABS:
+        for folder in (SOLUTIONS_DIR, LABS_DIR):
+            for role in ("server", "client"):
+                assert (folder / lab.stem / f"{role}.py").is_file(), f"{folder.name}/{lab.stem}/{role}.py"
+
+
+def test_no_lab_folder_is_missing_from_the_catalog():
+    folders = {path.name for path in SOLUTIONS_DIR.iterdir() if path.is_dir() and path.name.startswith("lab")}
+    assert folders == {lab.stem for lab in LABS}
+
+
+def test_a_lab_can_be_named_three_ways():
+    for lab in LABS:
+        assert find_lab(f"lab{lab.number}") is find_lab(str(lab.number)) is find_lab(lab.stem) is lab
+
+
+def test_ci_runs_the_test_command_the_readme_shows():
+    ci = (KIT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [line for line in ci.splitlines() if line.startswith("python3 -m venv")]
+    assert len(commands) == 1, "CI should run exactly one set-up-and-test command"
+    assert f"\n{commands[0]}\n" in README
+
+
+def test_readme_shows_the_two_commands_for_a_fresh_machine():
+    blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)
+    assert any(block.endswith("&& chatlab demo") for block in blocks)
+    assert any(block.endswith("&& pytest") for block in blocks)

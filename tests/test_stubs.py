@@ -1,0 +1,86 @@
+"""The starter code in labs/: it imports, and every unfinished part fails at once, by name."""
+import ast
+import inspect
+import time
+from unittest import mock
+
+import pytest
+
+from grader.catalog import LABS, lab_file, load_module
+from grader.harness import ExpectationError, LabSession, TypedClient, lab_session
+
+STUB_FILES = [(lab, role) for lab in LABS for role in ("server", "client")]
+
+
+def stubbed_functions(lab, role):
+    """(qualified name, the name its NotImplementedError gives) of every function with a TODO."""
+    tree = ast.parse(lab_file(lab, role, "labs").read_text(encoding="utf-8"))
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef)):
+                visit(child, prefix + child.name + ".")
+                if isinstance(child, ast.FunctionDef):
+                    for raised in ast.walk(child):
+                        if (isinstance(raised, ast.Raise) and isinstance(raised.exc, ast.Call)
+                                and getattr(raised.exc.func, "id", "") == "NotImplementedError"):
+                            found.append((prefix + child.name, raised.exc.args[0].value))
+
+    visit(tree, "")
+    return found
+
+
+@pytest.mark.parametrize("lab, role", STUB_FILES, ids=lambda value: getattr(value, "stem", value))
+def test_every_stub_imports_and_names_each_unfinished_function(lab, role):
+    load_module(lab, role, "labs")
+    stubs = stubbed_functions(lab, role)
+    assert stubs, f"{lab.stem}/{role}.py has nothing for the student to write"
+    for qualname, message in stubs:
+        assert message == f"not implemented yet: {qualname}"
+
+
+@pytest.mark.parametrize("lab, role", STUB_FILES, ids=lambda value: getattr(value, "stem", value))
+def test_stubs_whose_whole_body_is_todo_raise_when_called(lab, role):
+    module = load_module(lab, role, "labs")
+    for qualname, message in stubbed_functions(lab, role):
+        function = module
+        for part in qualname.split("."):
+            function = getattr(function, part)
+        source = inspect.getsource(function)
+        body = ast.parse(source.strip() if source.startswith(" ") else source).body[0].body
+        statements = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        if not isinstance(statements[0], ast.Raise):
+            continue  # the TODO comes after given code (e.g. connecting): covered by the tests below
+        arguments = [mock.MagicMock() for _ in inspect.signature(function).parameters]
+        with pytest.raises(NotImplementedError, match=message):
+            result = function(*arguments)
+            if inspect.isgenerator(result):
+                next(result)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_stub_server_fails_at_once_with_what_is_missing(lab):
+    started = time.monotonic()
+    session = LabSession(lab, "labs")
+    try:
+        with pytest.raises(ExpectationError, match="not implemented yet"):
+            client = session.client("student")
+            client.send_line("/join student" if lab.transport == "udp" else "student")
+            client.expect("* welcome student")
+    finally:
+        session.close()
+    assert time.monotonic() - started < 2, "a stub must fail at once, not after a timeout"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_stub_client_fails_at_once_with_what_is_missing(lab):
+    with lab_session(lab) as session:
+        started = time.monotonic()
+        client = TypedClient(lab, session.address, "student", target="labs")
+        client.type("hello")
+        client.end_input()
+        assert client.wait_finished(), "the stub client neither finished nor failed"
+        assert isinstance(client.error, NotImplementedError)
+        assert "not implemented yet" in str(client.error)
+        assert time.monotonic() - started < 2
