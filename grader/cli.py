@@ -64,6 +64,9 @@ def connect(args) -> int:
     from grader.terminal import Terminal
 
     module = load(args.lab, "client", args.target)
+    if not sys.stdin.isatty():  # a pipe (a script, the grader): UTF-8 whatever the locale says
+        sys.stdin.reconfigure(encoding="utf-8")
+        sys.stdout.reconfigure(encoding="utf-8")
     term = Terminal()
     options = {"name": args.name} if args.lab.has_nicknames else {}
     if args.lab.has_nicknames and not args.name:
