@@ -37,22 +37,60 @@ def describe(lines: list[bytes], most: int = 8) -> str:
     return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
 
 
-class LabSession:
-    """A lab's server running in a daemon thread, and the scripted clients talking to it.
+class ServerHost:
+    """A server under test, wherever it runs, and the scripted clients talking to it.
+
+    A host that learns its server has failed calls fail(reason): every client's wait is
+    then cut short with that reason, so a broken server fails a script at once instead of
+    after a timeout.
+    """
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.address: tuple = ()
+        self.clients: list[ScriptedClient] = []
+        self._failure = ""
+
+    def failure(self) -> str:
+        """Why the server is not serving, or "" while it is."""
+        return self._failure
+
+    def fail(self, reason: str) -> None:
+        if not self._failure:
+            self._failure = reason
+        for client in list(self.clients):
+            client.abort(self._failure)
+
+    def client(self, name: str, on_line=None) -> "ScriptedClient":
+        """Connect a new scripted client (TCP or UDP, as the lab speaks) called `name`."""
+        try:
+            client = client_for(self.lab)(self.address, name, on_line)
+        except OSError as error:
+            raise ExpectationError(f"{name} could not connect ({error}); "
+                                   f"{self.failure() or 'the server is not listening'}") from None
+        self.clients.append(client)
+        if self._failure:
+            client.abort(self._failure)
+        return client
+
+    def close_clients(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+class LabSession(ServerHost):
+    """A lab's server running in a daemon thread of this process (demo, the kit's tests).
 
     The server listens as soon as it is constructed, so clients may connect at once. If
-    serve_forever() raises, the error is kept in `errors`, every client's wait is cut short
-    with that error as the reason, and the server is shut down: a broken server fails a
-    script at once instead of after a timeout.
+    serve_forever() raises, the error is kept in `errors` and the server is shut down.
     """
 
     def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", **options):
-        self.lab = lab
+        super().__init__(lab)
         module = load_module(lab, "server", target)
         self.server = getattr(module, lab.server_class)(host, 0, **options)
         self.address = tuple(self.server.address)
         self.errors: list[BaseException] = []
-        self.clients: list[ScriptedClient] = []
         self._stopped = False
         self._stop_lock = threading.Lock()
         self._thread = threading.Thread(target=self._serve, name=f"{lab.stem} server", daemon=True)
@@ -63,27 +101,8 @@ class LabSession:
             self.server.serve_forever()
         except Exception as error:  # reported by the session, never lost in a thread
             self.errors.append(error)
-            for client in list(self.clients):
-                client.abort(self.failure())
+            self.fail(f"the server failed: {type(error).__name__}: {error}")
             self.stop()
-
-    def failure(self) -> str:
-        """Why the server is not serving, or "" while it is."""
-        if not self.errors:
-            return ""
-        error = self.errors[0]
-        return f"the server failed: {type(error).__name__}: {error}"
-
-    def client(self, name: str, on_line=None) -> "ScriptedClient":
-        """Connect a new scripted client (TCP or UDP, as the lab speaks) called `name`."""
-        try:
-            client = client_for(self.lab)(self.address, name, on_line)
-        except OSError as error:
-            raise ExpectationError(f"{name} could not connect ({error}); {self.failure() or 'the server is not listening'}") from None
-        self.clients.append(client)
-        if self.errors:
-            client.abort(self.failure())
-        return client
 
     def stop(self) -> None:
         """Shut the server down, once, however many times it is asked."""
@@ -94,8 +113,7 @@ class LabSession:
         self.server.shutdown()
 
     def close(self) -> None:
-        for client in self.clients:
-            client.close()
+        self.close_clients()
         self.stop()
         self._thread.join(WAIT)
 
@@ -180,21 +198,26 @@ class LineClient(ScriptedClient):
 
     def __init__(self, address, name: str, on_line=None):
         super().__init__(name, on_line)
+        # The timeout bounds sendall() too: a server that stops reading cannot hang the script.
         self.sock = socket.create_connection(address, timeout=WAIT)
-        self.sock.settimeout(None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._receiver = threading.Thread(target=self._receive, name=f"{name} receiver", daemon=True)
         self._receiver.start()
 
     def _receive(self) -> None:
         pending = b""
-        try:
-            while chunk := self.sock.recv(RECV_SIZE):
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    self._deliver(line)
-        except OSError:
-            pass
+        while True:
+            try:
+                chunk = self.sock.recv(RECV_SIZE)
+            except socket.timeout:  # quiet for a while: normal, keep listening
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                self._deliver(line)
         if pending:
             self._deliver(pending)  # an unterminated last line is still shown
         self._mark_closed()

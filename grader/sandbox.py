@@ -1,0 +1,177 @@
+"""A submission's server in a disposable child process (see grader.child), watched from here.
+
+Whatever the submission does (block forever, spin, exit, start non-daemon threads, print
+megabytes), the grader keeps control: every wait is bounded, the child is killed at the
+end, and when something times out the child is asked where its threads are, so the report
+can name the line a thread was stuck on.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from grader.catalog import KIT_ROOT, Lab, target_dir
+from grader.child import EVENT_PREFIX
+from grader.harness import WAIT, ServerHost
+
+STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
+STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
+STDERR_LIMIT = 16 * 1024
+
+
+class SubmissionError(AssertionError):
+    """The submission's server could not even start: the reason is the message."""
+
+
+class ServerProcess(ServerHost):
+    """`lab`'s server from `target`, in a thread of a child process, on a free port."""
+
+    def __init__(self, lab: Lab, target="labs", options: dict | None = None, faults: dict | None = None):
+        super().__init__(lab)
+        self.folder = target_dir(target)
+        self.thread_errors: list[dict] = []   # exceptions that ended one of the submission's threads
+        self.stray_output = 0                 # characters written to the real stdout, bypassing print()
+        self.notes: list[str] = []            # what happened on the way, for the report
+        self._events: dict[str, list[dict]] = {}
+        self._arrived = threading.Condition()
+        self._stderr: list[str] = []
+        env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "grader.child", lab.stem, str(self.folder),
+             json.dumps(options or {}), json.dumps(faults or {})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, encoding="utf-8", errors="replace", env=env, cwd=KIT_ROOT)
+        self._readers = [threading.Thread(target=self._read_events, daemon=True),
+                         threading.Thread(target=self._read_stderr, daemon=True)]
+        for reader in self._readers:
+            reader.start()
+        event = self._wait_for(("ready", "start-error", "exit"), STARTUP_WAIT)
+        if event is None:
+            self.close()
+            raise SubmissionError(f"the server did not start listening within {STARTUP_WAIT:g} s "
+                                  f"(is something slow or blocking at import or in __init__?)")
+        if event["event"] != "ready":
+            self.close()
+            raise SubmissionError(self._explain(event, "the server could not start"))
+        self.address = ("127.0.0.1", event["port"])
+
+    # --- reading the child ---------------------------------------------------------
+
+    def _read_events(self) -> None:
+        for line in self.process.stdout:
+            if line.startswith(EVENT_PREFIX):
+                self._on_event(json.loads(line[len(EVENT_PREFIX):]))
+            else:
+                self.stray_output += len(line)
+        self._on_event({"event": "exit", "code": self.process.wait()})
+
+    def _read_stderr(self) -> None:
+        kept = 0
+        for line in self.process.stderr:
+            if kept < STDERR_LIMIT:
+                self._stderr.append(line)
+                kept += len(line)
+
+    def _on_event(self, event: dict) -> None:
+        kind = event["event"]
+        with self._arrived:
+            self._events.setdefault(kind, []).append(event)
+            self._arrived.notify_all()
+        if kind == "thread-error":
+            self.thread_errors.append(event)
+            if event["type"] == "NotImplementedError":  # a stub: no point waiting for anything
+                self.fail(self._explain(event, "the server failed"))
+        elif kind == "serve-error":
+            self.fail(self._explain(event, "serve_forever() failed"))
+        elif kind == "exit" and "stopped" not in self._events:
+            self.fail(f"the server process exited with code {event['code']} "
+                      "(does the submission call sys.exit() or os._exit(), or crash?)")
+
+    def _wait_for(self, kinds, timeout: float) -> dict | None:
+        """The first event of one of `kinds`, waiting at most `timeout` seconds."""
+        def first():
+            for kind in kinds:
+                if self._events.get(kind):
+                    return self._events[kind][0]
+            return None
+        with self._arrived:
+            self._arrived.wait_for(lambda: first() is not None, timeout)
+            return first()
+
+    def _explain(self, event: dict, what: str) -> str:
+        if event["event"] == "exit":
+            return f"{what}: the process exited with code {event['code']}; stderr: {self.stderr()[-800:]!r}"
+        where = self.where(event.get("traceback", ""))
+        return f"{what}: {event['type']}: {event['message']}" + (f" ({where})" if where else "")
+
+    def where(self, traceback_text: str) -> str:
+        """The last line of the submission's own code in a traceback, as `file.py:LINE`."""
+        spot = ""
+        for line in traceback_text.splitlines():
+            line = line.strip()
+            if line.startswith('File "') and str(self.folder) in line:
+                path, _, rest = line[len('File "'):].partition('", line ')
+                spot = f"{Path(path).relative_to(self.folder).as_posix()}:{rest.split(',')[0]}"
+        return spot
+
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    # --- asking the child ------------------------------------------------------------
+
+    def _command(self, text: str) -> bool:
+        try:
+            self.process.stdin.write(text + "\n")
+            self.process.stdin.flush()
+            return True
+        except (OSError, ValueError):  # the child is gone
+            return False
+
+    def stacks(self, timeout: float = 1.0) -> str:
+        """Where the submission's threads are now, in its own files: one line per thread."""
+        with self._arrived:
+            self._events.pop("stacks", None)
+        if not self._command("stacks"):
+            return ""
+        event = self._wait_for(("stacks",), timeout)
+        if event is None:
+            return "(the server process did not answer: a thread may be holding the GIL in a busy loop)"
+        lines = []
+        for thread in event["stacks"]:
+            own = [frame for frame in thread["stack"] if frame[0].startswith(str(self.folder))]
+            if own:
+                path, line, function, code = own[-1]
+                name = Path(path).relative_to(self.folder).as_posix()
+                lines.append(f"thread {thread['thread']!r} is at {name}:{line} in {function}(): {code}")
+        return "\n".join(lines)
+
+    def stop(self) -> str:
+        """Call the submission's shutdown(), then end the process; "" if all went well, else what went wrong."""
+        problem = ""
+        if self.process.poll() is None and self._command("stop"):
+            event = self._wait_for(("stopped",), STOP_WAIT)
+            if event is None:
+                problem = f"the server process did not stop within {STOP_WAIT:g} s"
+            elif not event["in_time"]:
+                problem = "shutdown() did not return within 2 s"
+        self.close()
+        return problem
+
+    def close(self) -> None:
+        """Kill the child if it still runs, and collect its readers. Safe to call twice."""
+        self.close_clients()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(WAIT)
+        for reader in self._readers:
+            reader.join(WAIT)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
