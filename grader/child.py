@@ -5,8 +5,9 @@
 The parent (grader.sandbox.ServerProcess) reads events from this process's stdout: lines
 that start with EVENT_PREFIX and carry JSON. The submission's own prints go to a bounded
 buffer instead, so a server that prints megabytes can neither fill a pipe nor confuse the
-protocol. The parent writes commands to stdin: `stacks` (where is every thread now?) and
-`stop` (call shutdown(), then exit). End of stdin also ends the process.
+protocol. The parent writes commands to stdin: `stacks` (where is every thread now?), `cpu`
+(CPU seconds used so far) and `stop` (call shutdown(), then exit). End of stdin also ends
+the process.
 
 Faults (FAULTS_JSON) are injected before the submission is imported, each exposing one
 pitfall deterministically: {"send_cap": 7} makes socket.send() send at most 7 bytes (legal,
@@ -20,6 +21,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import traceback
 
 from grader.catalog import find_lab, load_module
@@ -135,6 +137,8 @@ def main(argv=None) -> None:
         command = command.strip()
         if command == "stacks":
             report("stacks", stacks=thread_stacks(skip={control}), output_size=output.size)
+        elif command == "cpu":
+            report("cpu", seconds=time.process_time())
         elif command == "stop":
             stopper = threading.Thread(target=server.shutdown, name="shutdown", daemon=True)
             stopper.start()

@@ -198,6 +198,7 @@ class LineClient(ScriptedClient):
 
     def __init__(self, address, name: str, on_line=None):
         super().__init__(name, on_line)
+        self.stream = bytearray()  # every byte received, as it came: `received` holds it split in lines
         # The timeout bounds sendall() too: a server that stops reading cannot hang the script.
         self.sock = socket.create_connection(address, timeout=WAIT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -215,6 +216,8 @@ class LineClient(ScriptedClient):
                 break
             if not chunk:
                 break
+            with self._arrived:
+                self.stream += chunk
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 self._deliver(line)
@@ -227,6 +230,10 @@ class LineClient(ScriptedClient):
 
     def send_bytes(self, data: bytes) -> None:
         self.sock.sendall(data)
+
+    def half_close(self) -> None:
+        """shutdown(SHUT_WR): "I will send no more", while still receiving."""
+        self.sock.shutdown(socket.SHUT_WR)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

@@ -132,23 +132,39 @@ class ServerProcess(ServerHost):
         except (OSError, ValueError):  # the child is gone
             return False
 
-    def stacks(self, timeout: float = 1.0) -> str:
-        """Where the submission's threads are now, in its own files: one line per thread."""
+    def ask(self, command: str, timeout: float = 1.0) -> dict | None:
+        """Send `command` to the child and return its answer (an event of the same name), or None."""
         with self._arrived:
-            self._events.pop("stacks", None)
-        if not self._command("stacks"):
-            return ""
-        event = self._wait_for(("stacks",), timeout)
+            self._events.pop(command, None)
+        if not self._command(command):
+            return None
+        return self._wait_for((command,), timeout)
+
+    def threads_in_submission(self) -> list[tuple[str, str, int, str, str]] | None:
+        """(thread, file, line, function, code) for each thread now running the submission's code, innermost frame."""
+        event = self.ask("stacks")
         if event is None:
-            return "(the server process did not answer: a thread may be holding the GIL in a busy loop)"
-        lines = []
+            return None
+        found = []
         for thread in event["stacks"]:
             own = [frame for frame in thread["stack"] if frame[0].startswith(str(self.folder))]
             if own:
                 path, line, function, code = own[-1]
-                name = Path(path).relative_to(self.folder).as_posix()
-                lines.append(f"thread {thread['thread']!r} is at {name}:{line} in {function}(): {code}")
-        return "\n".join(lines)
+                found.append((thread["thread"], Path(path).relative_to(self.folder).as_posix(), line, function, code))
+        return found
+
+    def stacks(self) -> str:
+        """Where the submission's threads are now, one line per thread, for a report."""
+        threads = self.threads_in_submission()
+        if threads is None:
+            return "(the server process did not answer: a thread may be holding the GIL in a busy loop)"
+        return "\n".join(f"thread {name!r} is at {path}:{line} in {function}(): {code}"
+                         for name, path, line, function, code in threads)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the child has used so far (all its threads), or None if it does not answer."""
+        event = self.ask("cpu")
+        return None if event is None else event["seconds"]
 
     def stop(self) -> str:
         """Call the submission's shutdown(), then end the process; "" if all went well, else what went wrong."""

@@ -1,0 +1,215 @@
+"""The hint catalogue: one entry per likely mistake, in English and in Russian.
+
+Scenarios name a hint by its key (`scenario.hint("framing-merge")`); the report shows it in
+the language chosen with `--lang`. The keys follow the rows of the pitfalls catalogue the
+grader was built from; LABELS are the fixed words of a failure report.
+"""
+from __future__ import annotations
+
+HINTS = {
+    "not-implemented": {
+        "en": "This part is still a TODO: write the function named in the error, as its docstring says.",
+        "ru": "Эта часть ещё не написана (TODO): реализуйте функцию из сообщения об ошибке, как описано в её docstring.",
+    },
+    "framing-merge": {
+        "en": "TCP is a byte stream, not messages: one recv() can hold several lines. Keep a buffer, "
+              "split it on b'\\n', handle every complete line, keep the rest for the next recv().",
+        "ru": "TCP — поток байтов, а не сообщений: один recv() может вернуть несколько строк. Храните буфер, "
+              "делите его по b'\\n', обрабатывайте каждую целую строку, остаток оставляйте до следующего recv().",
+    },
+    "framing-split": {
+        "en": "recv(n) returns UP TO n bytes: a long line arrives in pieces. Keep receiving into a buffer until "
+              "b'\\n' arrives; never treat one recv() as one message.",
+        "ru": "recv(n) возвращает ДО n байтов: длинная строка приходит частями. Копите байты в буфере, пока не "
+              "придёт b'\\n'; один recv() — это не одно сообщение.",
+    },
+    "utf8-split": {
+        "en": "A UTF-8 letter (Cyrillic: 2 bytes) can be cut between two recv() calls. Buffer BYTES up to "
+              "b'\\n' and decode whole lines only; and never swallow the exception that hid this.",
+        "ru": "Буква в UTF-8 (кириллица — 2 байта) может разрезаться между двумя recv(). Копите БАЙТЫ до "
+              "b'\\n' и декодируйте только целые строки; и не глотайте исключение, которое это скрыло.",
+    },
+    "encoding": {
+        "en": "Use UTF-8 everywhere (encode/decode with 'utf-8'); the 'ascii' codec fails on Иван.",
+        "ru": "Везде используйте UTF-8 (encode/decode с 'utf-8'); кодек 'ascii' падает на «Иван».",
+    },
+    "invalid-bytes": {
+        "en": "Invalid UTF-8 must not end a session: decode with errors='replace' and carry on.",
+        "ru": "Некорректный UTF-8 не должен обрывать сессию: декодируйте с errors='replace' и продолжайте.",
+    },
+    "crlf": {
+        "en": "telnet and nc -C end lines with b'\\r\\n': strip one trailing '\\r' after splitting on '\\n'.",
+        "ru": "telnet и nc -C завершают строки b'\\r\\n': после деления по '\\n' уберите один '\\r' в конце.",
+    },
+    "line-limit": {
+        "en": "Cap the line length (PROTOCOL.md: 4096 bytes): answer '! line too long (max 4096 bytes)', drop "
+              "that line, keep the connection. An unbounded buffer lets one client eat the server's memory.",
+        "ru": "Ограничьте длину строки (PROTOCOL.md: 4096 байт): ответьте '! line too long (max 4096 bytes)', "
+              "отбросьте строку, но не соединение. Безразмерный буфер позволяет одному клиенту съесть память.",
+    },
+    "busy-loop": {
+        "en": "The server burns CPU after a client left: an `except: continue` (or a loop on b'') spins forever. "
+              "Catch specific errors; on error or b'' remove the client, close its socket, and leave the loop.",
+        "ru": "Сервер жжёт процессор после ухода клиента: `except: continue` (или цикл на b'') крутится вечно. "
+              "Ловите конкретные исключения; при ошибке или b'' удалите клиента, закройте сокет и выйдите из цикла.",
+    },
+    "eof": {
+        "en": "recv() returning b'' means the peer closed its side: stop reading, clean up, tell the others.",
+        "ru": "recv(), вернувший b'', значит, что собеседник закрыл соединение: прекратите чтение, приберите, "
+              "сообщите остальным.",
+    },
+    "dead-client": {
+        "en": "One failed send must not abort the broadcast: put a try around EACH recipient's send, and drop "
+              "only the recipient that failed.",
+        "ru": "Ошибка отправки одному клиенту не должна прерывать рассылку: оборачивайте в try отправку КАЖДОМУ "
+              "получателю и удаляйте только того, кому отправить не удалось.",
+    },
+    "lock": {
+        "en": "The list of users is shared by all client threads: guard every read and change with one Lock, "
+              "copy it under the lock, and send outside the lock.",
+        "ru": "Список пользователей общий для всех потоков: защищайте каждое чтение и изменение одним Lock, "
+              "копируйте его под блокировкой, а отправляйте вне её.",
+    },
+    "reset": {
+        "en": "A client can vanish with a reset (ConnectionResetError): treat it like b'' (a normal leave).",
+        "ru": "Клиент может исчезнуть со сбросом соединения (ConnectionResetError): обрабатывайте это как b'' "
+              "(обычный выход).",
+    },
+    "echo-tail": {
+        "en": "Echo until recv() returns b'' (the client half-closed), with sendall(): stopping early or using "
+              "send() loses the tail.",
+        "ru": "Отвечайте эхом, пока recv() не вернёт b'' (клиент закрыл свою сторону), используя sendall(): "
+              "ранний выход или send() теряют конец данных.",
+    },
+    "one-client": {
+        "en": "Serve clients concurrently: accept() in a loop and start a thread per client; never handle a "
+              "client inside the accept loop.",
+        "ru": "Обслуживайте клиентов одновременно: accept() в цикле и по потоку на клиента; не обрабатывайте "
+              "клиента внутри цикла accept.",
+    },
+    "sendall": {
+        "en": "send() may send only part of the data and returns how much: use sendall().",
+        "ru": "send() может отправить только часть данных и возвращает, сколько отправлено: используйте sendall().",
+    },
+    "slow-reader": {
+        "en": "A client that stops reading makes sendall() block. If a speaker's thread does that send, the whole "
+              "room freezes: give each client an outgoing queue and a writer thread (or a send timeout), and "
+              "drop a client whose queue passes a limit.",
+        "ru": "Клиент, который перестал читать, блокирует sendall(). Если отправляет поток говорящего, замирает "
+              "весь чат: дайте каждому клиенту очередь исходящих и поток-писатель (или тайм-аут отправки) и "
+              "отключайте клиента, чья очередь превысила предел.",
+    },
+    "handshake-in-accept": {
+        "en": "Read the nickname in the client's own thread, not in the accept loop: a client that never sends "
+              "one must not block everybody else from joining.",
+        "ru": "Читайте ник в потоке клиента, а не в цикле accept: клиент, который не прислал ник, не должен "
+              "мешать подключаться остальным.",
+    },
+    "stop": {
+        "en": "shutdown() must make serve_forever() return promptly and disconnect the clients: use daemon "
+              "threads or stop them explicitly; closing a listener does not wake accept() on Linux, "
+              "shutdown(SHUT_RDWR) does.",
+        "ru": "shutdown() должен быстро завершать serve_forever() и отключать клиентов: используйте потоки-демоны "
+              "или останавливайте их явно; close() слушающего сокета не будит accept() в Linux, а "
+              "shutdown(SHUT_RDWR) будит.",
+    },
+    "client-thread": {
+        "en": "The client must receive in a thread of its own: lines from the server have to appear while "
+              "input() is waiting for the keyboard.",
+        "ru": "Клиент должен принимать сообщения в отдельном потоке: строки от сервера должны появляться, "
+              "пока input() ждёт ввода с клавиатуры.",
+    },
+    "client-eof": {
+        "en": "When recv() returns b'' the server has closed: end the receiving loop (and the client) instead of "
+              "printing empty lines forever.",
+        "ru": "Когда recv() возвращает b'', сервер закрыл соединение: завершите цикл приёма (и клиента), а не "
+              "печатайте пустые строки бесконечно.",
+    },
+    "client-decode": {
+        "en": "The client must keep receiving after a bad or split message: buffer bytes to b'\\n', decode whole "
+              "lines with errors='replace'.",
+        "ru": "Клиент должен продолжать приём после плохого или разрезанного сообщения: копите байты до b'\\n', "
+              "декодируйте целые строки с errors='replace'.",
+    },
+    "echo-to-sender": {
+        "en": "Broadcast to everyone EXCEPT the sender (PROTOCOL.md: the sender never receives its own message).",
+        "ru": "Рассылайте всем, КРОМЕ отправителя (PROTOCOL.md: отправитель не получает своё сообщение).",
+    },
+    "protocol": {
+        "en": "Follow PROTOCOL.md to the byte: notices start with '* ', errors with '! ', chat lines are "
+              "'[nick] text', every line ends with '\\n'.",
+        "ru": "Следуйте PROTOCOL.md до байта: уведомления начинаются с '* ', ошибки с '! ', сообщения — "
+              "'[nick] text', каждая строка заканчивается '\\n'.",
+    },
+    "nicknames": {
+        "en": "The first line is the nickname: reject taken ('! nickname taken') and invalid ones and wait for "
+              "another; the server, never the client, writes '[nick]' in front of each line.",
+        "ru": "Первая строка — ник: отклоняйте занятые ('! nickname taken') и некорректные и ждите новый; "
+              "'[nick]' перед строкой пишет сервер, а не клиент.",
+    },
+    "commands": {
+        "en": "Implement the commands as PROTOCOL.md lists them: /users, /msg NICK TEXT, /quit.",
+        "ru": "Реализуйте команды так, как они описаны в PROTOCOL.md: /users, /msg NICK TEXT, /quit.",
+    },
+    "leave-notice": {
+        "en": "When a client leaves (/quit, b'', a reset), remove it and tell the others '* nick left'.",
+        "ru": "Когда клиент уходит (/quit, b'', сброс), удалите его и сообщите остальным '* nick left'.",
+    },
+    "two-seats": {
+        "en": "Lab 2 holds two users: a third connection gets '! chat is full (2 users)' and is closed.",
+        "ru": "В лабораторной 2 — два пользователя: третье подключение получает '! chat is full (2 users)' и "
+              "закрывается.",
+    },
+    "thread-per-client": {
+        "en": "The assignment requires a thread per client on the TCP server: start one for every accepted "
+              "connection.",
+        "ru": "Задание требует на TCP-сервере отдельный поток на каждого клиента: запускайте его для каждого "
+              "принятого соединения.",
+    },
+    "load": {
+        "en": "Under load nothing may be lost, duplicated or reordered per sender: check the lock, framing and "
+              "sendall(), and that no client's thread blocks the others.",
+        "ru": "Под нагрузкой ничего не должно теряться, дублироваться или менять порядок у одного отправителя: "
+              "проверьте блокировку, разбиение на строки, sendall() и что поток одного клиента не мешает другим.",
+    },
+    "key-by-address": {
+        "en": "Several clients share one IP: key UDP members by the whole address (ip, port).",
+        "ru": "У нескольких клиентов один IP: храните участников UDP по полному адресу (ip, port).",
+    },
+    "udp-leave": {
+        "en": "Forget a member on /leave and after idle_timeout seconds of silence; never send to it again.",
+        "ru": "Забывайте участника по /leave и после idle_timeout секунд молчания; больше ему не отправляйте.",
+    },
+    "udp-size": {
+        "en": "Receive with a 65,535-byte buffer (a smaller one silently truncates), and refuse messages over "
+              "4096 bytes with '! message too long (max 4096 bytes)'.",
+        "ru": "Принимайте в буфер на 65 535 байт (меньший молча обрезает датаграммы) и отклоняйте сообщения "
+              "длиннее 4096 байт: '! message too long (max 4096 bytes)'.",
+    },
+    "udp-join": {
+        "en": "Datagrams from an address that has not joined get '! join first: /join NICK'; /join NICK answers "
+              "'* welcome NICK' and tells the others.",
+        "ru": "Датаграммы с адреса, который не присоединился, получают '! join first: /join NICK'; на /join NICK "
+              "ответ '* welcome NICK', остальным — уведомление.",
+    },
+}
+
+LABELS = {
+    "steps": {"en": "Steps", "ru": "Шаги"},
+    "received": {"en": "What each client received", "ru": "Что получил каждый клиент"},
+    "problem": {"en": "Problem", "ru": "Проблема"},
+    "hint": {"en": "Hint", "ru": "Подсказка"},
+    "threads": {"en": "Where the server's threads were", "ru": "Где находились потоки сервера"},
+    "errors": {"en": "Errors in the server's threads", "ru": "Ошибки в потоках сервера"},
+    "rerun": {"en": "Re-run only this test", "ru": "Перезапустить только этот тест"},
+}
+
+
+def hint(key: str, lang: str = "en") -> str:
+    entry = HINTS[key]
+    return entry.get(lang) or entry["en"]
+
+
+def label(key: str, lang: str = "en") -> str:
+    entry = LABELS[key]
+    return entry.get(lang) or entry["en"]
