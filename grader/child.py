@@ -116,7 +116,9 @@ def main(argv=None) -> None:
     lab = find_lab(lab_name)
     try:
         module = load_module(lab, "server", target)
-        server = getattr(module, lab.server_class)("127.0.0.1", 0, **json.loads(options))
+        options = json.loads(options)
+        port = options.pop("port", 0)  # 0: any free port; a scenario may ask for one (a restart on the same port)
+        server = getattr(module, lab.server_class)("127.0.0.1", port, **options)
         port = int(server.address[1])
     except BaseException as error:  # SyntaxError, a missing class, a crash in __init__, sys.exit()
         report("start-error", **describe_error(error))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import socket
+import struct
 import threading
 import time
 from typing import Callable
@@ -231,6 +232,11 @@ class LineClient(ScriptedClient):
     def send_bytes(self, data: bytes) -> None:
         self.sock.sendall(data)
 
+    def reset(self) -> None:
+        """Vanish abruptly: SO_LINGER (on, 0 s) makes close() send RST instead of FIN."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
+
     def half_close(self) -> None:
         """shutdown(SHUT_WR): "I will send no more", while still receiving."""
         self.sock.shutdown(socket.SHUT_WR)
@@ -272,10 +278,9 @@ class DatagramClient(ScriptedClient):
         self.sock.send(data)
 
     def close(self) -> None:
+        # Nothing wakes a UDP recv() early (shutdown() does not, on Linux), and there is no need
+        # to wait: once closed, the receiving thread's next recv() fails and it ends by itself.
         self._stop.set()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)  # Linux: wakes recv() now; elsewhere its timeout does
-        self._receiver.join(WAIT)
         self.sock.close()
 
 

@@ -113,6 +113,12 @@ HINTS = {
               "или останавливайте их явно; close() слушающего сокета не будит accept() в Linux, а "
               "shutdown(SHUT_RDWR) будит.",
     },
+    "reuseaddr": {
+        "en": "After a server closes connections, its port stays in TIME_WAIT for a minute: set SO_REUSEADDR "
+              "before bind() (socket.create_server() does it for you on POSIX) so a restart can bind at once.",
+        "ru": "После закрытия соединений сервером порт минуту остаётся в TIME_WAIT: установите SO_REUSEADDR до "
+              "bind() (socket.create_server() делает это сам в POSIX), чтобы перезапуск сразу занял порт.",
+    },
     "client-thread": {
         "en": "The client must receive in a thread of its own: lines from the server have to appear while "
               "input() is waiting for the keyboard.",

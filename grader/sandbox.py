@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -35,7 +37,6 @@ class ServerProcess(ServerHost):
         self.folder = target_dir(target)
         self.thread_errors: list[dict] = []   # exceptions that ended one of the submission's threads
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
-        self.notes: list[str] = []            # what happened on the way, for the report
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
         self._stderr: list[str] = []
@@ -178,12 +179,16 @@ class ServerProcess(ServerHost):
         self.close()
         return problem
 
-    def close(self) -> None:
-        """Kill the child if it still runs, and collect its readers. Safe to call twice."""
-        self.close_clients()
+    def kill(self) -> None:
+        """End the child at once, as a crash or `kill -9` would: the OS closes its sockets."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(WAIT)
+
+    def close(self) -> None:
+        """Kill the child if it still runs, and collect its readers. Safe to call twice."""
+        self.close_clients()
+        self.kill()
         for reader in self._readers:
             reader.join(WAIT)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
@@ -191,3 +196,46 @@ class ServerProcess(ServerHost):
                 stream.close()
             except OSError:
                 pass
+
+
+class StartedScript:
+    """A lab file run as a person runs it, `python server.py --port 0`, to be stopped with Ctrl+C.
+
+    POSIX only (SIGINT); the grader skips this probe on Windows.
+    """
+
+    def __init__(self, script: Path):
+        self.process = subprocess.Popen(
+            [sys.executable, str(script), "--port", "0"], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8", errors="replace",
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
+        try:
+            first = lines.get(timeout=STARTUP_WAIT)
+            self.port = int(first.strip().rsplit(":", 1)[1])
+        except (queue.Empty, ValueError, IndexError):
+            self.close()
+            raise SubmissionError("running server.py --port 0 did not print 'listening on HOST:PORT' "
+                                  f"within {STARTUP_WAIT:g} s") from None
+
+    def interrupt_and_wait(self, timeout: float) -> bool:
+        """Send Ctrl+C (SIGINT); True if the process exited within `timeout` seconds."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(WAIT)
+        self.process.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

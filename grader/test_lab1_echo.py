@@ -1,7 +1,12 @@
 """Lab 1, TCP echo (PROTOCOL.md, "Lab 1"): every byte back, in order, until the client half-closes."""
+import sys
+import time
+
 import pytest
 
-from grader.catalog import find_lab
+from grader.catalog import find_lab, target_dir
+from grader.harness import LineClient
+from grader.sandbox import StartedScript
 
 LAB = find_lab("lab1")
 
@@ -58,3 +63,71 @@ def test_clients_one_after_another_are_all_served(scenario):
         scenario.send(client, f"number {number}")
         client.expect(f"number {number}")
         client.close()
+
+
+def cpu_share_while_idle(scenario, host, window: float = 0.3) -> float:
+    """The share of one core the server uses during `window` seconds in which it should be idle.
+
+    A measurement window, not a synchronisation: nothing is waited for. A server spinning in
+    `except: continue` or on b"" uses most of a core; an idle one uses almost nothing.
+    """
+    scenario.step(f"the server should be idle now: its CPU use is measured over {window:g} s")
+    before, started = host.cpu_seconds(), time.monotonic()
+    time.sleep(window)
+    after, elapsed = host.cpu_seconds(), time.monotonic() - started
+    if before is None or after is None:
+        return 1.0  # the child did not even answer: it is busy with the GIL held
+    return (after - before) / elapsed
+
+
+@pytest.mark.points(2, hint="busy-loop")
+def test_the_server_rests_after_clients_close_or_reset(scenario):
+    host = scenario.server()
+    polite = scenario.connect(host, "polite")
+    scenario.send(polite, "bye")
+    polite.expect("bye")
+    scenario.step("polite closes its connection (FIN)")
+    polite.close()
+    rude = scenario.connect(host, "rude")
+    scenario.send(rude, "bye")
+    rude.expect("bye")
+    scenario.step("rude resets its connection (RST: SO_LINGER 1, 0)")
+    rude.reset()
+    survivor = scenario.connect(host, "survivor")
+    scenario.send(survivor, "still served")
+    survivor.expect("still served")
+    share = cpu_share_while_idle(scenario, host)
+    assert share < 0.5, f"the server used {share:.0%} of a core while nobody was sending anything"
+
+
+@pytest.mark.points(1, hint="reuseaddr")
+def test_the_server_restarts_on_the_same_port_at_once(scenario):
+    first = scenario.server()
+    port = first.address[1]
+    client = scenario.connect(first, "client")
+    scenario.send(client, "hello")
+    client.expect("hello")
+    scenario.step("the server process is killed with the client connected (so the server's side closes first "
+                  "and its port is left in TIME_WAIT), then started again on the same port")
+    first.kill()
+    client.expect_closed()
+    second = scenario.server(options={"port": port})
+    again = scenario.connect(second, "again")
+    scenario.send(again, "hello again")
+    again.expect("hello again")
+
+
+@pytest.mark.points(1, hint="stop")
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is SIGINT on POSIX only; Windows is not probed")
+def test_ctrl_c_stops_the_server_run_as_a_script_with_a_client_connected(scenario):
+    script = target_dir(scenario.target) / LAB.stem / "server.py"
+    scenario.step(f"python {LAB.stem}/server.py --port 0 runs as a person would start it")
+    with StartedScript(script) as server:
+        client = LineClient(("127.0.0.1", server.port), "client")
+        try:
+            client.send_line("hello")
+            client.expect("hello")
+            scenario.step("Ctrl+C (SIGINT) with the client connected")
+            assert server.interrupt_and_wait(2.0), "the server was still running 2 s after Ctrl+C"
+        finally:
+            client.close()
