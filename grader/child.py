@@ -13,9 +13,16 @@ Faults (FAULTS_JSON) are injected before the submission is imported, each exposi
 pitfall deterministically: {"send_cap": 7} makes socket.send() send at most 7 bytes (legal,
 and fatal to code that ignores its return value); {"sndbuf": 4096} gives accepted sockets a
 tiny send buffer; {"switch_interval": 1e-6} makes threads switch far more often.
+
+{"gates": true} turns two races into certainties (see Gates): a recv() on an accepted socket
+that fails with a reset waits until a send() to that socket has failed, so the dead client
+is still in the server's list while the others broadcast; and the parent may hold the next
+send() to one client (`hold PORT`, `release PORT`, `wait-held PORT`; PORT is the client's
+own port, the accepted socket's peer port) while other clients change the server's list.
 """
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import socket
@@ -29,6 +36,9 @@ from grader.catalog import find_lab, load_module
 EVENT_PREFIX = "\x1echatlab "    # a control character no submission prints by accident
 OUTPUT_LIMIT = 64 * 1024         # characters of the submission's prints that are kept
 STOP_WAIT = 2.0                  # seconds shutdown() may take
+# Seconds after which a server that is not listening yet has every thread's stack dumped to stderr:
+# the parent sets it a little under the time it waits (grader.sandbox.STARTUP_WAIT).
+STARTUP_DUMP = float(os.environ.get("CHATLAB_STARTUP_DUMP", "8"))
 
 
 class BoundedOutput:
@@ -62,24 +72,118 @@ class Reporter:
             self._stream.flush()
 
 
+class Gates:
+    """Points where the server's threads wait, so that a race the grader needs happens every time.
+
+    Sockets are named by their peer's port (the scripted client's own port). A gate never
+    waits longer than GATE_WAIT seconds, so a server that never reaches the expected point
+    is only slowed down, never hung.
+    """
+
+    GATE_WAIT = 3.0
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._armed = set()       # ports whose next send() is to be held
+        self._released = set()    # ports whose held send() may go on
+        self._held = set()        # ports whose send(), or recv() after a reset, is waiting now
+        self._send_failed = set() # ports a send() has failed on
+
+    def hold_next_send(self, port: int) -> None:
+        with self._changed:
+            self._armed.add(port)
+            self._released.discard(port)
+
+    def release(self, port: int) -> None:
+        with self._changed:
+            self._armed.discard(port)
+            self._released.add(port)
+            self._changed.notify_all()
+
+    def wait_held(self, port: int) -> bool:
+        """Wait until something is held at `port`'s gate; False if nothing was within GATE_WAIT."""
+        with self._changed:
+            return self._changed.wait_for(lambda: port in self._held, self.GATE_WAIT)
+
+    def before_send(self, port) -> None:
+        with self._changed:
+            if port not in self._armed:
+                return
+            self._armed.discard(port)  # one send() only: the others go through
+            self._held.add(port)
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: port in self._released, self.GATE_WAIT)
+            self._held.discard(port)
+
+    def send_failed(self, port) -> None:
+        with self._changed:
+            self._send_failed.add(port)
+            self._changed.notify_all()
+
+    def after_reset(self, port) -> None:
+        """A recv() saw the peer reset: wait until a send to that peer has failed."""
+        with self._changed:
+            self._held.add(port)
+            self._changed.notify_all()
+            self._changed.wait_for(lambda: port in self._send_failed or port in self._released, self.GATE_WAIT)
+            self._held.discard(port)
+
+
+GATES = Gates()
+
+
 def inject_faults(faults: dict) -> None:
     """Patch the socket module (before the submission imports it) as `faults` asks."""
     if "switch_interval" in faults:
         sys.setswitchinterval(faults["switch_interval"])
-    send_cap, sndbuf = faults.get("send_cap"), faults.get("sndbuf")
-    if not (send_cap or sndbuf):
+    send_cap, sndbuf, gates = faults.get("send_cap"), faults.get("sndbuf"), faults.get("gates")
+    if not (send_cap or sndbuf or gates):
         return
 
     class FaultySocket(socket.socket):
         # socket.py creates accepted sockets through the module's `socket` name, so they
         # are FaultySockets too.
+        _peer_port = None  # set on accepted sockets when gates are on
+
         def send(self, data, *flags):
-            return super().send(bytes(memoryview(data)[:send_cap]) if send_cap else data, *flags)
+            data = bytes(memoryview(data)[:send_cap]) if send_cap else data
+            if self._peer_port is None:
+                return super().send(data, *flags)
+            return self._gated(super().send, data, *flags)
+
+        def sendall(self, data, *flags):
+            if self._peer_port is None:
+                return super().sendall(data, *flags)
+            return self._gated(super().sendall, data, *flags)
+
+        def _gated(self, method, *args):
+            GATES.before_send(self._peer_port)
+            try:
+                return method(*args)
+            except OSError:
+                GATES.send_failed(self._peer_port)
+                raise
+
+        def recv(self, *args):
+            return self._reset_gated(super().recv, *args)
+
+        def recv_into(self, *args):
+            return self._reset_gated(super().recv_into, *args)
+
+        def _reset_gated(self, method, *args):
+            try:
+                return method(*args)
+            except ConnectionResetError:
+                if self._peer_port is not None:
+                    GATES.after_reset(self._peer_port)
+                raise
 
         def accept(self):
             conn, address = super().accept()
             if sndbuf:
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+            if gates:
+                conn._peer_port = address[1]
             return conn, address
 
     socket.socket = FaultySocket
@@ -114,8 +218,12 @@ def main(argv=None) -> None:
     threading.excepthook = on_thread_error
 
     lab = find_lab(lab_name)
+    # A start that hangs (an import or __init__ that blocks) cannot answer "stacks": this dump,
+    # cancelled once the server listens, tells the parent where it hung.
+    faulthandler.dump_traceback_later(STARTUP_DUMP, file=sys.stderr)
     try:
         module = load_module(lab, "server", target)
+        report("imported")
         options = json.loads(options)
         port = options.pop("port", 0)  # 0: any free port; a scenario may ask for one (a restart on the same port)
         server = getattr(module, lab.server_class)("127.0.0.1", port, **options)
@@ -132,6 +240,7 @@ def main(argv=None) -> None:
         else:
             report("serve-returned")
 
+    faulthandler.cancel_dump_traceback_later()
     report("ready", port=port)
     threading.Thread(target=serve, name="serve_forever", daemon=True).start()
     control = threading.get_ident()
@@ -141,6 +250,13 @@ def main(argv=None) -> None:
             report("stacks", stacks=thread_stacks(skip={control}), output_size=output.size)
         elif command == "cpu":
             report("cpu", seconds=time.process_time())
+        elif command.partition(" ")[0] in ("hold", "release", "wait-held"):  # gates: answered by name
+            verb, _, port = command.partition(" ")
+            if verb == "hold":
+                GATES.hold_next_send(int(port))
+            elif verb == "release":
+                GATES.release(int(port))
+            report(command, held=GATES.wait_held(int(port)) if verb == "wait-held" else True)
         elif command == "stop":
             stopper = threading.Thread(target=server.shutdown, name="shutdown", daemon=True)
             stopper.start()

@@ -1,14 +1,17 @@
-"""The `chatlab` command: serve, connect, demo and release (grade and bench come with their issues)."""
+"""The `chatlab` command: serve, connect, demo, grade and release (bench comes with its issue)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
+from pathlib import Path
 
 from grader import demo, release
-from grader.catalog import LABS, find_lab, load_module
+from grader.catalog import KIT_ROOT, LABS, find_lab, load_module, target_dir
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
+GRADE_HELP = "grade the labs (your starter code in labs/ by default): runs the grader's scenarios with pytest"
 LAB_HELP = "the lab: " + ", ".join(f"lab{lab.number}" for lab in LABS) + " (or its number or full name)"
 
 
@@ -82,6 +85,48 @@ def connect(args) -> int:
     return 0
 
 
+def grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chatlab grade", description=GRADE_HELP,
+        epilog="Any other arguments go to pytest as they are, e.g. -x (stop at the first failure) or -v "
+               "(one line per test). Exit code: 0 all passed, 1 some failed.")
+    parser.add_argument("lab", nargs="?", type=lab_argument, metavar="LAB", help=LAB_HELP + "; default: all labs")
+    parser.add_argument("--target", default="labs",
+                        help="labs (default, your starter code), solutions, or a folder with the same layout")
+    parser.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints")
+    parser.add_argument("--score-json", metavar="FILE",
+                        help="also write the results in Gradescope's results.json format")
+    parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
+                        help="only the tests whose names match, as with pytest -k (within LAB, if given)")
+    return parser
+
+
+def grade(argv) -> int:
+    """`pytest grader/` with the kit's options; pytest's exit code (0 all passed, 1 some failed)."""
+    import pytest  # only the grader needs it: serve and connect start faster without
+
+    args, pytest_args = grade_parser().parse_known_args(argv)
+    try:
+        target_dir(args.target)
+    except ValueError as error:
+        sys.exit(f"chatlab: {error}")
+    target = args.target if args.target in ("labs", "solutions") else str(Path(args.target).expanduser().resolve())
+    command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", args.lang,
+               "-p", "no:cacheprovider"]  # grading a read-only or a student's folder leaves no .pytest_cache behind
+    keywords = [f"({expression})" for expression in (args.lab and args.lab.stem, args.keyword) if expression]
+    if keywords:
+        command += ["-k", " and ".join(keywords)]
+    if args.score_json:
+        command += ["--score-json", str(Path(args.score_json).expanduser().resolve())]
+    # Nor __pycache__ folders in the graded folder: not here, not in the processes the grader starts.
+    sys.dont_write_bytecode = True
+    os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+    # The grader needs no other pytest plugins, and whatever else is installed (pytest-benchmark
+    # leaves a .benchmarks folder, pytest-randomly shuffles) must not change a grade.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    return int(pytest.main(command + pytest_args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatlab", description="Socket programming labs with threads.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -105,13 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help=LAB_HELP + "; default lab3")
     shown.add_argument("--target", default="solutions", help="whose server: solutions (default), labs or a folder")
 
-    # Listed for --help only: main() hands `release ...` to the release tool's own parser.
+    # Listed for --help only: main() hands `grade ...` and `release ...` to parsers of their own.
+    commands.add_parser("grade", help=GRADE_HELP)
     commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
     return parser
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["grade"]:
+        return grade(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
     args = build_parser().parse_args(argv)

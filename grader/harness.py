@@ -167,9 +167,13 @@ class ScriptedClient:
         with self._arrived:
             return [raw.decode("utf-8", errors="replace") for raw in self.received]
 
-    def expect(self, *texts: str, timeout: float = WAIT) -> str:
-        """Wait until a line equal to one of `texts` arrives after the lines matched so far; return it."""
+    def expect(self, *texts: str, timeout: float = WAIT, fail_on: str | None = None) -> str:
+        """Wait until a line equal to one of `texts` arrives after the lines matched so far; return it.
+
+        With `fail_on`, a line starting with it (an error such as "! ") fails the wait at once.
+        """
         wanted = [text.encode("utf-8") for text in texts]
+        refusal = fail_on.encode("utf-8") if fail_on else None
         deadline = time.monotonic() + timeout
         with self._arrived:
             while True:
@@ -177,6 +181,9 @@ class ScriptedClient:
                     if self.received[index] in wanted:
                         self._cursor = index + 1
                         return self.received[index].decode("utf-8")
+                    if refusal and self.received[index].startswith(refusal):
+                        raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, "
+                                               f"but the server answered {shorten(self.received[index])}")
                 left = deadline - time.monotonic()
                 if left <= 0 or self.closed or self.aborted:
                     seen = self.received[self._cursor:]
@@ -186,12 +193,23 @@ class ScriptedClient:
                                            f"it received {describe(seen)}")
                 self._arrived.wait(left)
 
+    def send_bytes(self, data: bytes) -> None:
+        """Send `data` as it is; a failure (reset, closed, a server not reading for WAIT s) is an ExpectationError."""
+        try:
+            self._send(data)
+        except OSError as error:
+            raise ExpectationError(f"{self.name} could not send {shorten(data)}: {error}"
+                                   + (f"; {self.aborted}" if self.aborted else "")) from None
+
+    def _send(self, data: bytes) -> None:
+        raise NotImplementedError  # each transport sends in its own way
+
     def expect_closed(self, timeout: float = WAIT) -> None:
         """Wait until the server has closed this client's connection."""
         with self._arrived:
             if not self._arrived.wait_for(lambda: self.closed or self.aborted, timeout) or not self.closed:
-                raise ExpectationError(f"{self.name} expected the server to close the connection "
-                                       f"within {timeout:g} s")
+                why = self.aborted or f"{timeout:g} s passed"
+                raise ExpectationError(f"{self.name} expected the server to close the connection, but {why}")
 
 
 class LineClient(ScriptedClient):
@@ -227,9 +245,9 @@ class LineClient(ScriptedClient):
         self._mark_closed()
 
     def send_line(self, text: str) -> None:
-        self.sock.sendall(text.encode("utf-8") + b"\n")
+        self.send_bytes(text.encode("utf-8") + b"\n")
 
-    def send_bytes(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> None:
         self.sock.sendall(data)
 
     def reset(self) -> None:
@@ -272,9 +290,9 @@ class DatagramClient(ScriptedClient):
         self._mark_closed()
 
     def send_line(self, text: str) -> None:
-        self.sock.send(text.encode("utf-8"))
+        self.send_bytes(text.encode("utf-8"))
 
-    def send_bytes(self, data: bytes) -> None:
+    def _send(self, data: bytes) -> None:
         self.sock.send(data)
 
     def close(self) -> None:

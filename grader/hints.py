@@ -137,6 +137,12 @@ HINTS = {
         "ru": "Клиент должен продолжать приём после плохого или разрезанного сообщения: копите байты до b'\\n', "
               "декодируйте целые строки с errors='replace'.",
     },
+    "client-quit": {
+        "en": "At the end of input (Ctrl+D: input() raises EOFError) leave politely, then exit: the echo client "
+              "shuts down its sending side (shutdown(SHUT_WR)); a chat client sends /quit (UDP: /leave).",
+        "ru": "В конце ввода (Ctrl+D: input() бросает EOFError) уходите вежливо и завершайтесь: эхо-клиент "
+              "закрывает свою сторону отправки (shutdown(SHUT_WR)); клиент чата отправляет /quit (UDP: /leave).",
+    },
     "echo-to-sender": {
         "en": "Broadcast to everyone EXCEPT the sender (PROTOCOL.md: the sender never receives its own message).",
         "ru": "Рассылайте всем, КРОМЕ отправителя (PROTOCOL.md: отправитель не получает своё сообщение).",
@@ -208,6 +214,10 @@ LABELS = {
     "threads": {"en": "Where the server's threads were", "ru": "Где находились потоки сервера"},
     "errors": {"en": "Errors in the server's threads", "ru": "Ошибки в потоках сервера"},
     "rerun": {"en": "Re-run only this test", "ru": "Перезапустить только этот тест"},
+    "printed": {"en": "What the client printed", "ru": "Что напечатал клиент"},
+    "client-stderr": {"en": "What the client wrote to stderr", "ru": "Что клиент вывел в stderr"},
+    "server-received": {"en": "What the grader's server received from the client",
+                        "ru": "Что сервер грейдера получил от клиента"},
 }
 
 

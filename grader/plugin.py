@@ -60,6 +60,7 @@ def pytest_configure(config):
     target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected: a deselected test is not graded
 def pytest_collection_modifyitems(items):
     for item in items:
         marker = item.get_closest_marker("points")
@@ -97,6 +98,9 @@ def pytest_runtest_makereport(item, call):
         problem = str(call.excinfo.value) if call.excinfo else "the test failed"
         scenario = item.funcargs["scenario"]
         report.longrepr = scenario.story(problem.strip(), timed_out(problem), rerun_command(item))
+    if report.skipped:  # e.g. a probe this OS cannot run: neither earned nor lost
+        del item.config._chatlab_scores.results[item.nodeid]
+        return
     if report.when == "call":
         result.passed = report.passed
     if report.failed:
@@ -130,9 +134,13 @@ def pytest_terminal_summary(terminalreporter, config):
 
 
 def write_score_json(path: str, scores: Scores, grade: float) -> None:
-    """Gradescope's results.json: the rubric grade as the score, and one entry per test."""
+    """Gradescope's results.json: the rubric grade as the score, and one entry per test.
+
+    "status" says passed or failed outright, which the points cannot for a bonus test (max_score 0).
+    """
     tests = [{"name": f"{r.lab}: {r.name}", "score": r.points if r.passed else 0,
-              "max_score": 0 if r.bonus else r.points, "output": r.output}
+              "max_score": 0 if r.bonus else r.points, "status": "passed" if r.passed else "failed",
+              "output": r.output}
              for r in scores.results.values()]
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"score": round(grade, 2), "max_score": 100, "tests": tests}, handle, indent=2, ensure_ascii=False)

@@ -29,19 +29,31 @@ class SubmissionError(AssertionError):
     """The submission's server could not even start: the reason is the message."""
 
 
+# Starts that hung, so that the other tests of the same run fail at once instead of waiting
+# STARTUP_WAIT each: {(lab stem, folder): why} for an import that never finished (whatever the
+# options), {(lab stem, folder, options): why} for an __init__ that never returned.
+START_HANGS: dict[tuple, str] = {}
+
+
 class ServerProcess(ServerHost):
     """`lab`'s server from `target`, in a thread of a child process, on a free port."""
 
     def __init__(self, lab: Lab, target="labs", options: dict | None = None, faults: dict | None = None):
         super().__init__(lab)
         self.folder = target_dir(target)
+        hang_keys = ((lab.stem, str(self.folder)), (lab.stem, str(self.folder), json.dumps(options or {})))
+        for key in hang_keys:
+            if key in START_HANGS:
+                raise SubmissionError(f"{START_HANGS[key]} (in an earlier test: not waited for again)")
         self.thread_errors: list[dict] = []   # exceptions that ended one of the submission's threads
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
         self._stderr: list[str] = []
+        self._killed = False                  # the grader ended the child on purpose: its exit is no failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
-                   PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])))
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])),
+                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see grader.child.STARTUP_DUMP
         self.process = subprocess.Popen(
             [sys.executable, "-m", "grader.child", lab.stem, str(self.folder),
              json.dumps(options or {}), json.dumps(faults or {})],
@@ -53,9 +65,14 @@ class ServerProcess(ServerHost):
             reader.start()
         event = self._wait_for(("ready", "start-error", "exit"), STARTUP_WAIT)
         if event is None:
-            self.close()
-            raise SubmissionError(f"the server did not start listening within {STARTUP_WAIT:g} s "
-                                  f"(is something slow or blocking at import or in __init__?)")
+            imported = bool(self._events.get("imported"))
+            self.close()  # the child dumped its stacks to stderr just before this (grader.child.STARTUP_DUMP)
+            where = self.where(self.stderr(), newest_first=True)
+            why = (f"{lab.server_class}.__init__ did not return within {STARTUP_WAIT:g} s" if imported else
+                   f"{lab.stem}/server.py did not finish importing within {STARTUP_WAIT:g} s")
+            why += f" (stuck at {where})" if where else " (is something slow or blocking?)"
+            START_HANGS[hang_keys[1 if imported else 0]] = why
+            raise SubmissionError(why)
         if event["event"] != "ready":
             self.close()
             raise SubmissionError(self._explain(event, "the server could not start"))
@@ -89,7 +106,7 @@ class ServerProcess(ServerHost):
                 self.fail(self._explain(event, "the server failed"))
         elif kind == "serve-error":
             self.fail(self._explain(event, "serve_forever() failed"))
-        elif kind == "exit" and "stopped" not in self._events:
+        elif kind == "exit" and "stopped" not in self._events and not self._killed:
             self.fail(f"the server process exited with code {event['code']} "
                       "(does the submission call sys.exit() or os._exit(), or crash?)")
 
@@ -110,14 +127,19 @@ class ServerProcess(ServerHost):
         where = self.where(event.get("traceback", ""))
         return f"{what}: {event['type']}: {event['message']}" + (f" ({where})" if where else "")
 
-    def where(self, traceback_text: str) -> str:
-        """The last line of the submission's own code in a traceback, as `file.py:LINE`."""
+    def where(self, traceback_text: str, newest_first: bool = False) -> str:
+        """The innermost line of the submission's own code in a traceback, as `file.py:LINE`.
+
+        A traceback lists the innermost call last; a faulthandler dump (`newest_first`) lists it first.
+        """
         spot = ""
         for line in traceback_text.splitlines():
             line = line.strip()
             if line.startswith('File "') and str(self.folder) in line:
                 path, _, rest = line[len('File "'):].partition('", line ')
-                spot = f"{Path(path).relative_to(self.folder).as_posix()}:{rest.split(',')[0]}"
+                spot = f"{Path(path).relative_to(self.folder).as_posix()}:{rest.replace(' in ', ',').split(',')[0]}"
+                if newest_first:
+                    break
         return spot
 
     def stderr(self) -> str:
@@ -181,6 +203,7 @@ class ServerProcess(ServerHost):
 
     def kill(self) -> None:
         """End the child at once, as a crash or `kill -9` would: the OS closes its sockets."""
+        self._killed = True  # so the clients learn it from their sockets, not from a failure of the server
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(WAIT)
@@ -205,19 +228,38 @@ class StartedScript:
     """
 
     def __init__(self, script: Path):
+        hung = START_HANGS.get((script.parent.name, str(script.parent.parent.resolve())))
+        if hung:  # its import hung in an earlier test: so would the script's
+            raise SubmissionError(f"{hung} (in an earlier test: not waited for again)")
         self.process = subprocess.Popen(
             [sys.executable, str(script), "--port", "0"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, encoding="utf-8", errors="replace",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
             env=dict(os.environ, PYTHONUNBUFFERED="1"))
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(line) for line in self.process.stdout], daemon=True).start()
+        # "" after the last line: a script that exits (crashes) at start is reported at once.
+        threading.Thread(target=lambda: [*map(lines.put, self.process.stdout), lines.put("")], daemon=True).start()
+        self._stderr: list[str] = []  # its first STDERR_LIMIT characters: a traceback tells what went wrong
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
+        first = None
         try:
             first = lines.get(timeout=STARTUP_WAIT)
             self.port = int(first.strip().rsplit(":", 1)[1])
         except (queue.Empty, ValueError, IndexError):
             self.close()
             raise SubmissionError("running server.py --port 0 did not print 'listening on HOST:PORT' "
-                                  f"within {STARTUP_WAIT:g} s") from None
+                                  + (f"(it exited first); stderr: {self.stderr()[-800:]!r}" if first == ""
+                                     else f"within {STARTUP_WAIT:g} s")) from None
+
+    def _read_stderr(self) -> None:
+        kept = 0
+        for line in self.process.stderr:
+            if kept < STDERR_LIMIT:
+                self._stderr.append(line)
+                kept += len(line)
+
+    def stderr(self) -> str:
+        return "".join(self._stderr)
 
     def interrupt_and_wait(self, timeout: float) -> bool:
         """Send Ctrl+C (SIGINT); True if the process exited within `timeout` seconds."""
@@ -232,10 +274,15 @@ class StartedScript:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(WAIT)
+        self._stderr_reader.join(WAIT)
         self.process.stdout.close()
+        self.process.stderr.close()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, error, trace):
         self.close()
+        if isinstance(error, Exception) and self.stderr().strip():
+            # A check on the script failed: what it printed to stderr (a traceback?) is the clue.
+            raise AssertionError(f"{error}\nThe script's stderr ends with:\n{self.stderr()[-1200:]}") from None

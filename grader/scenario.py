@@ -4,10 +4,15 @@ A grader test receives a `Scenario` (the `scenario` fixture), starts the submiss
 through it, and records its steps as it goes. When the test fails, the scenario tells the
 story: the steps it got through, what each client received (bytes as repr), the problem,
 the hint, errors in the server's threads and, after a timeout, where those threads were.
+
+A client test runs the submission's client.py instead, as a person would, against a scripted
+server of the grader's: `fake_server()`, then `student_client(server, name)` (see
+grader/client_driver.py); its story adds what the client printed and what that server received.
 """
 from __future__ import annotations
 
 from grader.catalog import Lab
+from grader.client_driver import FakeServer, StudentClient, clip
 from grader.harness import WAIT, ScriptedClient, describe, shorten
 from grader.hints import hint, label
 from grader.sandbox import ServerProcess, SubmissionError
@@ -21,6 +26,8 @@ class Scenario:
         self.hint_key = hint_key
         self.steps: list[str] = []
         self.hosts: list[ServerProcess] = []
+        self.student_clients: list[StudentClient] = []   # the submission's client.py, run as a process
+        self.fake_servers: list[FakeServer] = []         # the grader's scripted servers it talks to
 
     # --- writing the script ----------------------------------------------------------
 
@@ -61,11 +68,26 @@ class Scenario:
             client = host.client(nick)
             client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
             self.step(f"{nick} connects and asks for the nickname {nick!r}")
-            client.expect(f"* welcome {nick}")
+            client.expect(f"* welcome {nick}", fail_on="! ")
             for earlier in joined:
                 earlier.expect(f"* {nick} joined")
             joined.append(client)
         return joined
+
+    def fake_server(self) -> FakeServer:
+        """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client."""
+        server = FakeServer(self.lab.transport, step=self.step)
+        self.fake_servers.append(server)
+        self.step(f"the grader's server listens on 127.0.0.1 port {server.port} ({self.lab.transport.upper()})")
+        return server
+
+    def student_client(self, server: FakeServer, name: str | None = None, *options: str) -> StudentClient:
+        """Run the submission's client.py against `server`, as a person would, with `--name name` if given."""
+        client = StudentClient(self.lab, self.target, server.port, name, step=self.step, options=options)
+        self.student_clients.append(client)
+        server.attach(client)
+        self.step(f"you run: python {client.command}")
+        return client
 
     # --- after the script ------------------------------------------------------------
 
@@ -74,7 +96,8 @@ class Scenario:
         lang = self.lang
         key = self.hint_key
         if any("NotImplementedError" in problem or host.failure().find("NotImplementedError") >= 0
-               for host in self.hosts) or "not implemented yet" in problem:
+               for host in self.hosts) or "not implemented yet" in problem or any(
+                client.not_implemented() for client in self.student_clients):
             key = "not-implemented"
         parts = [f"{label('problem', lang)}: {problem}"]
         if key:
@@ -85,6 +108,18 @@ class Scenario:
         if clients:
             parts.append(f"{label('received', lang)}:\n" + "\n".join(
                 f"  {client.name}: {describe(client.received)}" for client in clients))
+        for client in self.student_clients:
+            printed = client.printed + ([client.partial] if client.partial else [])
+            parts.append(f"{label('printed', lang)} ({client.name}, {client.chars} characters):"
+                         + (f"\n  ({len(printed) - 12} earlier lines)" if len(printed) > 12 else "")
+                         + "".join(f"\n  {clip(line)}" for line in printed[-12:])
+                         + ("" if printed else " nothing"))
+            stderr = client.stderr.strip().splitlines()
+            if stderr:
+                parts.append(f"{label('client-stderr', lang)} ({client.name}):\n"
+                             + "\n".join(f"  {line}" for line in stderr[-15:]))
+        for server in self.fake_servers:
+            parts.append(f"{label('server-received', lang)}: {server.transcript()}")
         errors = [(host, error) for host in self.hosts for error in host.thread_errors]
         if errors:
             parts.append(f"{label('errors', lang)}:\n" + "\n".join(
@@ -101,6 +136,10 @@ class Scenario:
     def close(self) -> None:
         for host in self.hosts:
             host.close()
+        for client in self.student_clients:
+            client.close()
+        for server in self.fake_servers:
+            server.shutdown()
 
 
 def timed_out(problem: str) -> bool:

@@ -7,6 +7,7 @@ Two things happen at once: you type, and lines arrive whenever others speak. inp
 blocks, so lines are received by a thread of their own.
 """
 import argparse
+import os
 import socket
 import threading
 
@@ -72,7 +73,10 @@ def main(argv=None):
         run_client(args.host, args.port, args.name)
     except KeyboardInterrupt:
         pass
-    print("* disconnected")
+    print("* disconnected", flush=True)
+    # The typing thread may still be blocked in input(), holding stdin's lock; a normal exit
+    # would wait for that lock and abort. Nothing is left to clean up: leave at once.
+    os._exit(0)
 
 
 if __name__ == "__main__":

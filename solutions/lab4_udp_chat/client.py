@@ -8,6 +8,7 @@ Three threads: the main one reads what you type, a receiving thread prints what 
 because the server forgets members it has not heard from for a while.
 """
 import argparse
+import os
 import socket
 import threading
 
@@ -80,12 +81,15 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5050)
     parser.add_argument("--name", required=True, help="your nickname")
+    parser.add_argument("--keepalive", type=float, default=KEEPALIVE_EVERY, metavar="SECONDS",
+                        help="seconds between /ping datagrams")
     args = parser.parse_args(argv)
     try:
-        run_client(args.host, args.port, args.name)
+        run_client(args.host, args.port, args.name, keepalive_every=args.keepalive)
     except KeyboardInterrupt:
         pass
-    print("* disconnected")
+    print("* disconnected", flush=True)
+    os._exit(0)  # as in lab 3: a thread may still be blocked in input()
 
 
 if __name__ == "__main__":

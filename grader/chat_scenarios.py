@@ -1,0 +1,517 @@
+"""Chat-server scenarios that labs 2 and 3 share (PROTOCOL.md, "Rules for every lab" and "Lab 2"/"Lab 3").
+
+Both TCP chats frame, decode, name and relay lines the same way, so these scenarios are
+written once and imported by grader/test_lab2_two_user_chat.py and
+grader/test_lab3_multi_user_chat.py; each runs against the lab of the module that imports
+it (the `scenario` fixture reads the module's LAB). They use two members, alice and bob, so
+that they fit the two seats of lab 2.
+
+How "must not arrive" is checked without waiting: a thread per client relays one sender's
+lines in order, so once bob has alice's sentinel line, everything the server was going to
+send bob about alice's earlier lines has been sent before it (pitfalls.md, "same-sender
+sentinel"). Where a test needs two pieces of one line to reach the server in two recv()
+calls, it waits until the server's socket has nothing left to read before sending the
+second piece (Linux: the receive queue in /proc/net/tcp), which makes the cut certain
+instead of a matter of luck.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import struct
+import time
+
+import pytest
+
+from grader.harness import ExpectationError
+
+TOO_LONG = "! line too long (max 4096 bytes)"
+INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"
+IDLE_WINDOW = 0.3       # seconds of wall time over which an idle server's CPU use is measured
+SPIN_SHARE = 0.15       # CPU seconds per wall second above which a server that should idle is spinning
+MEMORY_SLACK = 4 << 20  # bytes the server's memory may grow while megabytes without a newline stream in
+READING = re.compile(r"recv|(?<![a-z])read")  # recv(), recv_into(), readline(), read_lines(); not "thread"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+def since(client, mark: int = 0) -> list[str]:
+    """The lines `client` received after its first `mark` lines, without "* NICK joined" notices.
+
+    Join notices are checked with expect() where they matter. They are left out here because
+    one may come late: a server that welcomes alice and only then announces her may announce
+    her to bob too, if bob joined in between (he is a member by then, so that is allowed).
+    """
+    return [text for text in client.texts()[mark:] if not (text.startswith("* ") and text.endswith(" joined"))]
+
+
+def expect_anywhere(client, text: str) -> None:
+    """Like client.expect(text), but a matching line that came before lines already matched counts too."""
+    if text not in client.texts():
+        client.expect(text)
+
+
+def _queues(host, client) -> tuple[int, int] | None:
+    """(bytes `client` sent that the server has not acknowledged, bytes the server holds unread), from
+    Linux's /proc/net/tcp; None where that cannot be read."""
+    server_port, client_port = host.address[1], client.sock.getsockname()[1]
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as table:
+            rows = table.read().splitlines()[1:]
+    except OSError:
+        return None
+    unacked = unread = None
+    for row in rows:
+        fields = row.split()
+        local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+        tx_queue, rx_queue = (int(number, 16) for number in fields[4].split(":"))
+        if (local, remote) == (client_port, server_port):
+            unacked = tx_queue
+        elif (local, remote) == (server_port, client_port):
+            unread = rx_queue
+    return None if unacked is None or unread is None else (unacked, unread)
+
+
+def wait_until_read(scenario, host, client, timeout: float = 2.0) -> None:
+    """Wait (bounded) until the server has read every byte `client` has sent so far.
+
+    Then the next bytes `client` sends arrive in a recv() of their own. "Read" means: the
+    server's kernel has acknowledged every byte (so none is still on its way) and the server's
+    socket holds none unread. Where /proc/net/tcp is missing (not Linux) this returns at once,
+    and the cut is only likely, not certain.
+    """
+    scenario.step(f"(the grader waits until the server has read all that {client.name} sent)")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        queues = _queues(host, client)
+        if queues is None or queues == (0, 0):
+            return
+        time.sleep(0.001)
+
+
+def reset(scenario, client, record: bool = True) -> None:
+    """`client` vanishes with a reset (RST), as a killed program or a lost network does."""
+    if record:
+        scenario.step(f"{client.name} vanishes with a reset (SO_LINGER 0, close: RST, no FIN)")
+    client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.sock.shutdown(socket.SHUT_RD)  # wakes the client's receiving thread; sends nothing on TCP
+    client.expect_closed()
+    client.sock.close()
+
+
+def port_of(client) -> int:
+    """The client's own port: the peer port of the server's socket for it (the sandbox's gates name sockets by it)."""
+    return client.sock.getsockname()[1]
+
+
+def hold_until_a_send_fails(scenario, host, port: int, name: str) -> None:
+    """With faults {"gates": True}: wait until the server's recv() for the client at `port` has seen its
+    reset and is held there (see grader/child.py, Gates) until a send to that client fails.
+
+    The vanished client is then certainly still in the server's list when the next broadcast runs.
+    """
+    event = host.ask(f"wait-held {port}", timeout=5.0)
+    if event and event.get("held"):
+        scenario.step(f"(the server's recv() for {name} has seen the reset and is held: {name} is still listed)")
+    else:
+        scenario.step(f"(the server's recv() for {name} did not see the reset within 3 s)")
+
+
+def hang_up(scenario, client) -> None:
+    """`client` closes its connection normally (FIN), without /quit."""
+    scenario.step(f"{client.name} closes its connection (FIN), without /quit")
+    client.close()
+
+
+def _proc(host, name: str) -> str | None:
+    try:
+        with open(f"/proc/{host.process.pid}/{name}", encoding="ascii") as status:
+            return status.read()
+    except OSError:
+        return None
+
+
+def memory_bytes(host) -> int | None:
+    """The server process's resident memory now (Linux), or None."""
+    status = _proc(host, "status")
+    for line in (status or "").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def open_descriptors(host) -> int | None:
+    """How many file descriptors the server process has open (Linux), or None."""
+    try:
+        return len(os.listdir(f"/proc/{host.process.pid}/fd"))
+    except OSError:
+        return None
+
+
+def cpu_share_while_idle(scenario, host) -> float:
+    """CPU seconds per wall second the server uses over IDLE_WINDOW while nothing happens.
+
+    Measuring over an interval is the point here, not synchronisation: a server that spins
+    uses most of a core (still a large share with every core busy), an idle one almost none.
+    """
+    scenario.step(f"nothing happens for {IDLE_WINDOW:g} s: the server should be idle (CPU measured)")
+    before, started = host.cpu_seconds(), time.monotonic()
+    time.sleep(IDLE_WINDOW)
+    after, ended = host.cpu_seconds(), time.monotonic()
+    if before is None or after is None:
+        raise AssertionError("the server process did not answer (a thread may be holding the GIL in a busy loop)")
+    return (after - before) / (ended - started)
+
+
+def threads_reading(host) -> tuple[list[str], str]:
+    """Threads now running the submission's code and blocked reading (innermost frame calls recv or read).
+
+    Returns their names, and where every thread of the submission is, for a report.
+    """
+    event = host.ask("stacks")
+    if event is None:
+        return [], "(the server process did not answer)"
+    reading, where = [], []
+    for thread in event["stacks"]:
+        own = [frame for frame in thread["stack"] if frame[0].startswith(str(host.folder))]
+        if not own:
+            continue
+        innermost = thread["stack"][-1]
+        where.append(f"{thread['thread']!r} at {own[-1][0].rsplit('/', 1)[-1]}:{own[-1][1]}: {own[-1][3]}")
+        if READING.search(f"{innermost[2]} {innermost[3]}".lower()):
+            reading.append(thread["thread"])
+    return reading, "; ".join(where)
+
+
+# --- framing and encoding (pitfalls 1-6) ---------------------------------------------------
+
+@pytest.mark.points(3, hint="framing-merge")
+def test_two_lines_sent_in_one_segment_arrive_as_two_messages(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(bob.received)
+    scenario.send(alice, b"one\ntwo\n", "(one sendall: one recv() on the server gets both lines)")
+    bob.expect("[alice] two")
+    assert since(bob, mark) == ["[alice] one", "[alice] two"], f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(3, hint="framing-split")
+def test_a_line_sent_in_two_pieces_arrives_as_one_message(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    line = "".join(f"{n:04d} " for n in range(300))  # 1,500 bytes
+    mark = len(bob.received)
+    scenario.send(alice, line[:1000].encode(), "(the first 1,000 bytes, no newline yet)")
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, line[1000:].encode() + b"\n", "(the other 500 bytes and the newline)")
+    scenario.send(alice, "end", "(a sentinel: bob gets it after alice's line)")
+    bob.expect("[alice] end")
+    assert since(bob, mark) == [f"[alice] {line}", "[alice] end"], f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(3, hint="utf8-split")
+def test_a_letter_cut_between_two_recv_calls_arrives_whole(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    word = "Привет".encode()
+    mark = len(bob.received)
+    scenario.send(alice, word[:3], '(3 bytes: "П" and the first half of "р")')
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, word[3:] + b"\n", "(the rest of the word)")
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "после", "(a sentinel)")
+    bob.expect("[alice] после")
+    assert since(bob, mark) == ["[alice] Привет", "[alice] после"], f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(2, hint="utf8-split")
+def test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    line = "a" + "П" * 600  # 1,201 bytes: byte 1,024 is the middle of a letter
+    mark = len(bob.received)
+    scenario.send(alice, line)
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "после", "(the next line)")
+    bob.expect("[alice] после")
+    assert since(bob, mark) == [f"[alice] {line}", "[alice] после"], f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(2, hint="encoding")
+def test_a_cyrillic_nickname_and_cyrillic_lines_work(scenario):
+    host = scenario.server()
+    bob, ivan = scenario.join(host, "bob", "Иван")
+    scenario.send(ivan, "привет, bob")
+    bob.expect("[Иван] привет, bob")
+    scenario.send(bob, "здравствуй, Иван")
+    ivan.expect("[bob] здравствуй, Иван")
+    scenario.send(ivan, "/quit")
+    ivan.expect("* bye")
+    bob.expect("* Иван left")
+
+
+@pytest.mark.points(2, hint="invalid-bytes")
+def test_invalid_utf8_is_replaced_and_the_sender_stays_connected(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(bob.received)
+    scenario.send(alice, b"\xff\xfe bad bytes\n", "(not UTF-8)")
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "still here")
+    bob.expect("[alice] still here")
+    assert since(bob, mark) == ["[alice] \ufffd\ufffd bad bytes", "[alice] still here"], \
+        f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(2, hint="crlf")
+def test_lines_ending_in_crlf_work_like_lines_ending_in_lf(scenario):
+    host = scenario.server()
+    alice, = scenario.join(host, "alice")
+    bob = scenario.connect(host, "bob")
+    scenario.send(bob, b"bob\r\n", "(telnet and nc -C end lines with CRLF)")
+    bob.expect("* welcome bob")
+    alice.expect("* bob joined")
+    scenario.send(bob, b"hi alice\r\n")
+    alice.expect("[bob] hi alice")
+    scenario.send(bob, b"/quit\r\n")
+    bob.expect("* bye")
+    bob.expect_closed()
+    alice.expect("* bob left")
+
+
+# --- line length (pitfall 8) -------------------------------------------------------------
+
+@pytest.mark.points(2, hint="line-limit")
+def test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    longest = "П" * 2048  # 4,096 bytes: the longest line allowed
+    scenario.send(alice, longest, "(4,096 bytes: the newline does not count)")
+    bob.expect(f"[alice] {longest}")
+    mark = len(bob.received)
+    scenario.send(alice, "П" * 2049, "(4,098 bytes in 2,049 letters: too long, bytes count)")
+    alice.expect(TOO_LONG)
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "x" * 5000, "(5,000 bytes)")
+    alice.expect(TOO_LONG)
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "still here")
+    bob.expect("[alice] still here")
+    assert since(bob, mark) == ["[alice] still here"], f"bob received {since(bob, mark)}"
+
+
+@pytest.mark.points(2, hint="line-limit")
+def test_megabytes_without_a_newline_do_not_fill_the_servers_memory(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    before = memory_bytes(host)
+    size = 8 << 20
+    scenario.send(alice, b"x" * size, f"({size >> 20} MB, no newline)")
+    wait_until_read(scenario, host, alice, timeout=5.0)
+    after = memory_bytes(host)
+    if before is not None and after is not None:
+        grown = after - before
+        assert grown < MEMORY_SLACK, (f"the server's memory grew by {grown / 2**20:.1f} MB while {size >> 20} MB "
+                                      "without a newline streamed in: it keeps the whole line")
+    mark = len(bob.received)
+    scenario.send(alice, b"\nafter\n", "(the newline, then a short line)")
+    alice.expect(TOO_LONG)
+    bob.expect("[alice] after")
+    assert since(bob, mark) == ["[alice] after"], f"bob received {since(bob, mark)}"
+
+
+# --- who said what (pitfalls 25, 27) -------------------------------------------------------
+
+@pytest.mark.points(2, hint="echo-to-sender")
+def test_the_sender_never_receives_its_own_line(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(alice, "first")
+    bob.expect("[alice] first")
+    scenario.send(alice, "second", "(once bob has it, the server is done with alice's first line)")
+    bob.expect("[alice] second")
+    scenario.send(bob, "marker", "(whatever alice gets before it is an echo)")
+    alice.expect("[bob] marker")
+    assert since(alice, mark) == ["[bob] marker"], f"alice, the sender, received {since(alice, mark)}"
+
+
+@pytest.mark.points(2, hint="nicknames")
+def test_the_server_names_the_author_so_nobody_can_speak_as_someone_else(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(bob, b"x\n[alice] fake\n", "(bob pretends to be alice)")
+    alice.expect("[bob] [alice] fake")
+    assert since(alice, mark) == ["[bob] x", "[bob] [alice] fake"], f"alice received {since(alice, mark)}"
+
+
+@pytest.mark.points(3, hint="nicknames")
+def test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes(scenario):
+    host = scenario.server()
+    alice, = scenario.join(host, "alice")
+    other = scenario.connect(host, "other")
+    for wanted, answer in (("alice", "! nickname taken"), ("bob smith", INVALID_NICK),
+                           ("b" * 21, INVALID_NICK), ("bob!", INVALID_NICK)):
+        scenario.send(other, wanted)
+        other.expect(answer)
+    scenario.send(other, "  Alice  ", "(spaces around are ignored; case counts: Alice is not alice)")
+    other.expect("* welcome Alice")
+    alice.expect("* Alice joined")
+    scenario.send(other, "hi")
+    alice.expect("[Alice] hi")
+    assert since(other) == ["! nickname taken", INVALID_NICK, INVALID_NICK, INVALID_NICK, "* welcome Alice"], \
+        f"the newcomer received {other.texts()}"
+
+
+@pytest.mark.points(1, hint="protocol")
+def test_empty_lines_are_ignored(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    alice_mark, bob_mark = len(alice.received), len(bob.received)
+    scenario.send(alice, b"\n", "(an empty line)")
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, b"\r\n", "(an empty line from telnet)")
+    wait_until_read(scenario, host, alice)
+    scenario.send(alice, "after")
+    bob.expect("[alice] after")
+    assert since(bob, bob_mark) == ["[alice] after"], f"bob received {since(bob, bob_mark)}"
+    scenario.send(bob, "marker")
+    alice.expect("[bob] marker")
+    assert since(alice, alice_mark) == ["[bob] marker"], f"alice received {since(alice, alice_mark)}"
+
+
+# --- leaving (pitfalls 9, 10, 14, 22) ------------------------------------------------------
+
+@pytest.mark.points(2, hint="leave-notice")
+def test_quit_says_bye_closes_the_connection_and_tells_the_other(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    scenario.send(bob, "/quit")
+    bob.expect("* bye")
+    bob.expect_closed()
+    assert bob.texts()[-1] == "* bye", f"bob received {bob.texts()}"
+    alice.expect("* bob left")
+    carol, = scenario.join(host, "carol")
+    alice.expect("* carol joined")
+    scenario.send(carol, "hi alice")
+    alice.expect("[carol] hi alice")
+
+
+@pytest.mark.points(3, hint="eof")
+def test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    hang_up(scenario, bob)
+    alice.expect("* bob left")
+    scenario.hint("reset")
+    bob = scenario.join(host, "bob")[0]
+    alice.expect("* bob joined")
+    reset(scenario, bob)
+    alice.expect("* bob left")
+    scenario.hint("eof")
+    bob = scenario.join(host, "bob")[0]
+    alice.expect("* bob joined")
+    scenario.send(bob, b"half a li", "(no newline)")
+    hang_up(scenario, bob)
+    alice.expect("* bob left")
+    scenario.hint("leave-notice")
+    bob = scenario.join(host, "bob")[0]
+    alice.expect("* bob joined")
+    scenario.send(alice, "still chatting")
+    bob.expect("[alice] still chatting")
+
+
+@pytest.mark.points(3, hint="busy-loop")
+def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
+    host = scenario.server(faults={"gates": True})
+    alice, bob = scenario.join(host, "alice", "bob")
+    bob_port = port_of(bob)
+    reset(scenario, bob)
+    hold_until_a_send_fails(scenario, host, bob_port, bob.name)
+    scenario.send(alice, "are you still there, bob?", "(the server's send to bob fails)")
+    with contextlib.suppress(ExpectationError):  # other tests insist on the notice; this one is about CPU
+        alice.expect("* bob left", timeout=1.0)
+    hang_up(scenario, alice)
+    share = cpu_share_while_idle(scenario, host)
+    assert share < SPIN_SHARE, (f"with no client connected the server used {share:.0%} of a CPU core: "
+                                f"a thread is spinning ({host.stacks()})")
+
+
+@pytest.mark.points(2, hint="reset")
+def test_the_sockets_of_departed_clients_are_closed(scenario):
+    host = scenario.server()
+    alice, = scenario.join(host, "alice")
+    baseline = open_descriptors(host)
+    cycles = 40
+    scenario.step(f"{cycles} times: bob joins, then vanishes (a FIN, then a reset, in turn)")
+    for cycle in range(cycles):
+        client = host.client("bob")
+        client.send_line("bob")
+        client.expect("* welcome bob")
+        alice.expect("* bob joined")
+        if cycle % 2:
+            reset(scenario, client, record=False)
+        else:
+            client.close()
+        alice.expect("* bob left")
+    scenario.send(alice, "/quit")
+    alice.expect_closed()
+    now, deadline = open_descriptors(host), time.monotonic() + 1.0
+    while baseline is not None and now is not None and now > baseline + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the last thread may still be closing its socket
+        now = open_descriptors(host)
+    if baseline is not None and now is not None:
+        assert now <= baseline + 1, (f"the server had {baseline} file descriptors open with alice connected, and "
+                                     f"{now} after {cycles} clients came and went: it does not close their sockets")
+
+
+# --- the server's shape (pitfalls 16, 17, 19, 22; the assignment) ----------------------------
+
+@pytest.mark.points(2, hint="sendall")
+def test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes(scenario):
+    host = scenario.server(faults={"send_cap": 7})
+    alice, bob = scenario.join(host, "alice", "bob")
+    scenario.send(alice, "a line much longer than seven bytes, relayed whole")
+    bob.expect("[alice] a line much longer than seven bytes, relayed whole")
+    scenario.send(bob, "/quit")
+    bob.expect("* bye")
+    alice.expect("* bob left")
+
+
+@pytest.mark.points(2, hint="handshake-in-accept")
+def test_a_client_that_never_sends_a_nickname_does_not_block_the_others(scenario):
+    host = scenario.server()
+    silent = scenario.connect(host, "silent")
+    scenario.step("silent sends nothing at all")
+    alice, = scenario.join(host, "alice")
+    scenario.send(silent, "xavier", "(at last)")
+    silent.expect("* welcome xavier")
+    alice.expect("* xavier joined")
+
+
+@pytest.mark.points(3, hint="thread-per-client")
+def test_every_client_is_served_by_a_thread_of_its_own(scenario):
+    host = scenario.server()
+    nicks = ("alice", "bob", "carol")[:2 if scenario.lab.number == 2 else 3]
+    scenario.join(host, *nicks)
+    scenario.step(f"{len(nicks)} clients are connected and idle: each should have a thread blocked reading it")
+    deadline = time.monotonic() + 2.0
+    reading, where = threads_reading(host)
+    while len(reading) < len(nicks) and time.monotonic() < deadline:  # a thread may still be finishing a send
+        time.sleep(0.02)
+        reading, where = threads_reading(host)
+    assert len(reading) >= len(nicks), (f"with {len(nicks)} idle clients, {len(reading)} of the server's threads "
+                                        f"are waiting to read: {where or 'none is in the submission'}")
+
+
+@pytest.mark.points(1, hint="stop")
+def test_shutdown_returns_promptly_with_clients_connected(scenario):
+    host = scenario.server()
+    scenario.join(host, "alice", "bob")
+    scenario.step("the grader calls the server's shutdown()")
+    problem = host.stop()
+    assert not problem, problem
+

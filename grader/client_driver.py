@@ -1,0 +1,488 @@
+"""A student's client run as a person runs it, talking to a scripted server of the grader's.
+
+`StudentClient` starts `python <target>/<lab>/client.py --host 127.0.0.1 --port P [--name N]`
+with pipes: the test types lines into its stdin, closes stdin (Ctrl+D), and waits for the
+lines it prints. `FakeServer` is the other end: a TCP listener (or a bound UDP socket) on
+127.0.0.1 port 0 that checks, byte for byte, what the client sends, and sends it lines,
+split where the test wants them split. Both record their steps in the Scenario's story.
+
+Every wait is bounded. A client that dies with NotImplementedError (a stub) cuts every wait
+short at once with "not implemented yet: <function>"; a client that exits wakes the fake
+server, which then reads what is left and stops waiting.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+from typing import Callable
+
+from grader.catalog import Lab, lab_file
+from grader.harness import WAIT, ExpectationError, describe, shorten
+from grader.process import Process
+
+NEWLINE = b"\n"
+OUTPUT_KEPT = 1 << 20          # characters of a client's stdout kept for matching; more is only counted
+STDERR_KEPT = 64 * 1024
+DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
+NOT_IMPLEMENTED = re.compile(r"^NotImplementedError\b.*$", re.M)
+FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)', re.M)
+
+
+def _nothing(_text: str) -> None:
+    pass
+
+
+class StudentClient:
+    """The submission's client.py in a process of its own; what it prints is kept line by line."""
+
+    def __init__(self, lab: Lab, target, port: int, name: str | None = None,
+                 step: Callable[[str], None] = _nothing, options: tuple[str, ...] = ()):
+        self.script = lab_file(lab, "client", target)
+        self.name = f"{name}'s client" if name else "the client"
+        self.printed: list[str] = []      # complete lines printed on stdout, without "\n"
+        self.partial = ""                 # what follows the last "\n" printed
+        self.chars = 0                    # characters printed on stdout so far, kept or not
+        self.aborted = ""                 # "not implemented yet: f" once a stub's traceback shows up
+        self.ended = False                # stdout closed: the process exited
+        self._stderr = ""
+        self._cursor = 0                  # printed lines before it were matched by an earlier expect_printed()
+        self._changed = threading.Condition()
+        self._listeners: list[Callable[[str, bool], None]] = []
+        self._step = step
+        args = [sys.executable, self.script.name, "--host", "127.0.0.1", "--port", str(port)]
+        if name is not None:
+            args += ["--name", name]
+        args += options
+        self.command = " ".join(args[1:])
+        env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
+        self.process = Process(args, text=True, stdin=True, cwd=self.script.parent, env=env,
+                               on_stdout=self._on_stdout, on_stderr=self._on_stderr)
+
+    # --- what the process writes (called by the pipes' reading threads) ---------------
+
+    def _on_stdout(self, chunk: str) -> None:
+        with self._changed:
+            if not chunk:
+                self.ended = True
+            else:
+                self.chars += len(chunk)
+                if self.chars <= OUTPUT_KEPT:
+                    *lines, self.partial = (self.partial + chunk).split("\n")
+                    self.printed.extend(lines)
+            self._changed.notify_all()
+        if not chunk:
+            for listener in list(self._listeners):
+                listener(self.fate(wait=0.5), False)
+
+    def _on_stderr(self, chunk: str) -> None:
+        with self._changed:
+            if len(self._stderr) < STDERR_KEPT:
+                self._stderr += chunk
+            if self.aborted or not NOT_IMPLEMENTED.search(self._stderr):
+                return
+            self.aborted = self._not_implemented()
+            self._changed.notify_all()
+        for listener in list(self._listeners):
+            listener(self.aborted, True)
+
+    def _not_implemented(self) -> str:
+        """ "not implemented yet: f", f being the function whose body raised NotImplementedError."""
+        error = NOT_IMPLEMENTED.search(self._stderr)
+        frames = list(FRAME.finditer(self._stderr[:error.start()]))
+        if frames:
+            return f"not implemented yet: {frames[-1]['function']}"
+        message = error.group(0).partition(":")[2].strip()
+        return message if message.startswith("not implemented yet") else "not implemented yet"
+
+    def not_implemented(self) -> str:
+        """ "not implemented yet: f" if the client failed as a stub (waiting a moment for an exited one's stderr)."""
+        if not self.aborted and self.process.popen.poll() is not None:
+            self.process.err.wait_ended(1.0)
+        return self.aborted
+
+    def on_end(self, listener: Callable[[str, bool], None]) -> None:
+        """Call listener(reason, not_implemented) when the client fails as a stub or its process ends."""
+        self._listeners.append(listener)
+
+    @property
+    def stderr(self) -> str:
+        with self._changed:
+            return self._stderr
+
+    def fate(self, wait: float = 0.0) -> str:
+        """How the process ended ("its process exited with code 1: ValueError: ..."), or "" while it runs."""
+        try:
+            code = self.process.popen.wait(wait)
+        except Exception:  # still running (TimeoutExpired)
+            return ""
+        self.process.err.wait_ended(wait)
+        last = [line for line in self.stderr.strip().splitlines() if line and not line.startswith(" ")]
+        error = f": {last[-1]}" if last and re.match(r"^\w+(\.\w+)*(Error|Exception|Interrupt)\b", last[-1]) else ""
+        return self.aborted or f"its process exited with code {code}{error}"
+
+    # --- a person at the keyboard ------------------------------------------------------
+
+    def type(self, text: str) -> None:
+        """Type `text` and press Enter."""
+        self._step(f"you type {text!r} into {self.name}" if len(text) < 80
+                   else f"you type a line of {len(text)} characters into {self.name}: {shorten(text.encode())}")
+        try:
+            self.process.send(text + "\n")
+        except (OSError, ValueError):
+            raise ExpectationError(f"{self.name} does not read what is typed any more: "
+                                   f"{self.fate(wait=1.0) or 'its stdin is closed'}") from None
+
+    def end_input(self) -> None:
+        """Close stdin: what Ctrl+D (Ctrl+Z, Enter on Windows) does at a terminal."""
+        self._step(f"you end the input of {self.name} (Ctrl+D)")
+        with contextlib.suppress(OSError, ValueError):
+            self.process.close_stdin()
+
+    # --- waiting for the client --------------------------------------------------------
+
+    def expect_printed(self, text: str, timeout: float = WAIT) -> str:
+        """Wait until the client prints a line containing `text` (after the lines matched so far); return the line."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for index in range(self._cursor, len(self.printed)):
+                    if text in self.printed[index]:
+                        self._cursor = index + 1
+                        return self.printed[index]
+                left = deadline - time.monotonic()
+                if left <= 0 or self.ended or self.aborted:
+                    seen = self.printed[self._cursor:] + ([self.partial] if self.partial else [])
+                    break
+                self._changed.wait(left)
+        if self.aborted or self.ended:
+            why = self.aborted or self.fate(wait=1.0) or "it closed its output"
+        else:
+            why = f"{timeout:g} s passed"
+        raise ExpectationError(f"{self.name} should have printed a line containing {clip(text)}, "
+                               f"but {why}; it printed {describe_printed(seen)}")
+
+    def wait_exit(self, timeout: float = WAIT, max_output: int | None = None) -> int:
+        """Wait until the process exits (its exit code); fail if it prints more than `max_output` characters first."""
+        start = self.chars
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            self._changed.wait_for(lambda: self.ended or self.aborted or (
+                max_output is not None and self.chars - start > max_output), timeout)
+            printed, tail = self.chars - start, self.printed[-3:]
+        if self.aborted:
+            raise ExpectationError(f"{self.name} failed: {self.aborted}")
+        if max_output is not None and printed > max_output:
+            blank = sum(1 for line in tail if not line.strip())
+            raise ExpectationError(f"{self.name} kept printing: {printed} characters"
+                                   + (" of empty lines" if blank == len(tail) else "")
+                                   + f" instead of stopping; its last lines: {describe_printed(tail)}")
+        code = self.process.popen.poll()
+        try:
+            code = self.process.popen.wait(max(0.0, deadline - time.monotonic()))
+        except Exception:  # TimeoutExpired
+            raise ExpectationError(f"{self.name} did not exit within {timeout:g} s; "
+                                   f"it printed {describe_printed(self.printed[-8:])}") from None
+        return code
+
+    def close(self) -> None:
+        self.process.close()
+
+
+def describe_printed(lines: list[str], most: int = 8) -> str:
+    """The last `most` printed lines, clipped, and how many came before them."""
+    shown = ", ".join(clip(line) for line in lines[-most:])
+    earlier = len(lines) - most
+    return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
+
+
+def clip(line: str, limit: int = 120) -> str:
+    """repr() of a printed line, cut in the middle if long."""
+    if len(line) <= limit:
+        return repr(line)
+    return f"{line[:limit // 2]!r} ... ({len(line) - limit} characters) ... {line[-limit // 2:]!r}"
+
+
+# --- the grader's side: a scripted server -------------------------------------------------
+
+def _proc_tcp_address(address) -> str:
+    """127.0.0.1:80 as /proc/net/tcp writes it: 0100007F:0050."""
+    host, port = address[:2]
+    return f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
+
+
+def _tcp_queues(local, remote) -> tuple[int, int] | None:
+    """(tx_queue, rx_queue) of the TCP socket local->remote, from /proc/net/tcp (Linux), or None."""
+    want = (_proc_tcp_address(local), _proc_tcp_address(remote))
+    try:
+        with open("/proc/net/tcp", encoding="ascii") as table:
+            for row in table:
+                fields = row.split()
+                if len(fields) > 4 and (fields[1], fields[2]) == want:
+                    tx, rx = fields[4].split(":")
+                    return int(tx, 16), int(rx, 16)
+    except OSError:
+        pass
+    return None
+
+
+class FakeServer:
+    """The grader's scripted server: TCP (accepts the client's one connection) or UDP (learns its address).
+
+    `received` holds what the client sent: lines without b"\\n" over TCP, datagrams over UDP.
+    Reading happens inside expect() (select() on the socket and a wake-up pipe), so nothing
+    runs behind the test's back and a failing client can wake it.
+    """
+
+    def __init__(self, transport: str, step: Callable[[str], None] = _nothing):
+        self.transport = transport
+        self.received: list[bytes] = []
+        self.partial = b""                 # TCP: bytes after the last b"\n"
+        self.eof = False                   # TCP: the client closed (or half-closed) its side
+        self.was_reset = False             # TCP: reset() ended the connection
+        self.client: StudentClient | None = None
+        self._step = step
+        self._cursor = 0
+        self._ended = ""                   # the client's process ended: why
+        self._failed = ""                  # the client is a stub: why
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self.conn: socket.socket | None = None
+        self.peer = None
+        if transport == "udp":
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(("127.0.0.1", 0))
+        else:
+            self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(WAIT)
+        self.port = self.sock.getsockname()[1]
+
+    def attach(self, client: StudentClient) -> None:
+        """Stop waiting when `client` fails as a stub or exits."""
+        self.client = client
+        client.on_end(self._client_ended)
+
+    def _client_ended(self, reason: str, not_implemented: bool) -> None:
+        if not_implemented:
+            self._failed = reason
+        else:
+            self._ended = reason or "its process exited"
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"!")
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _ready(self, sock, deadline: float) -> str:
+        """Wait until `sock` is readable: "ready", "timeout", or "woken" (the client failed or exited).
+
+        Once the client's process has exited, what it sent is already here (a UDP datagram,
+        a connection in the backlog) or on its way, ending in a FIN (a TCP connection).
+        """
+        while True:
+            if self._failed:
+                return "woken"
+            if self._ended and (self.transport == "udp" or sock is self.sock):
+                return "ready" if select.select([sock], [], [], 0)[0] else "woken"
+            watch = [sock] if self._ended else [sock, self._wake_r]
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            readable, _, _ = select.select(watch, [], [], left)
+            if sock in readable:
+                return "ready"
+            with contextlib.suppress(OSError):
+                self._wake_r.recv(64)
+
+    def _accept(self, deadline: float) -> str:
+        """"" once the client is connected, else why not."""
+        if self.conn is not None:
+            return ""
+        state = self._ready(self.sock, deadline)
+        if state != "ready":
+            return self._why(state, "before connecting")
+        self.conn, self.peer = self.sock.accept()
+        self.conn.settimeout(WAIT)  # bounds sendall(); reads wait in select()
+        self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return ""
+
+    def _why(self, state: str, when: str = "") -> str:
+        if state == "timeout":
+            return "the wait ran out"
+        reason = self._failed or self._ended or (self.client.fate(wait=1.0) if self.client else "")
+        who = self.client.name if self.client else "the client"
+        return f"{who} ended{' ' + when if when else ''}: {reason or 'it closed its connection'}"
+
+    def _read_more(self, deadline: float) -> str:
+        """Read what the client sent next; "" if something was read, else why nothing more will come."""
+        if self.transport == "udp":
+            state = self._ready(self.sock, deadline)
+            if state != "ready":
+                return self._why(state)
+            data, address = self.sock.recvfrom(65535)
+            self.peer = self.peer or address
+            self.received.append(data)
+            return ""
+        why = self._accept(deadline)
+        if why:
+            return why
+        if self.eof:
+            fate = self._failed or self._ended or (self.client.fate(wait=1.0) if self.client else "")
+            return "the client closed the connection" + (f" ({fate})" if fate else "")
+        state = self._ready(self.conn, deadline)
+        if state != "ready":
+            return self._why(state)
+        try:
+            chunk = self.conn.recv(65536)
+        except OSError as error:
+            chunk = b""
+            self.partial += f" <{type(error).__name__}>".encode()
+        if not chunk:
+            self.eof = True
+            return ""
+        *lines, self.partial = (self.partial + chunk).split(b"\n")
+        self.received.extend(lines)
+        return ""
+
+    def expect(self, text: str, timeout: float = WAIT, skip: bool = False) -> None:
+        """Wait for the client's next message to be `text`: a line ending in b"\\n" (TCP) or a datagram (UDP).
+
+        One trailing b"\\r" (and, over UDP, b"\\n") is allowed, as PROTOCOL.md says; over
+        UDP, keepalive b"/ping" datagrams are skipped unless `text` is "/ping". With
+        `skip`, any other message before `text` is skipped too.
+        """
+        wanted = text.encode("utf-8")
+        deadline = time.monotonic() + timeout
+        while True:
+            while self._cursor < len(self.received):
+                got = self.received[self._cursor]
+                self._cursor += 1
+                message = got.removesuffix(b"\n") if self.transport == "udp" else got
+                message = message.removesuffix(b"\r")
+                if message == wanted:
+                    return
+                if skip or (self.transport == "udp" and message == b"/ping" and text != "/ping"):
+                    continue
+                raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
+                                       f"but it sent {shorten(got if self.transport == 'udp' else got + NEWLINE)}")
+            why = self._read_more(deadline)
+            if why:
+                if why == "the wait ran out":
+                    why = f"{timeout:g} s passed"
+                sent = (f"; then it sent {shorten(self.partial)} with no newline after it"
+                        if self.partial else "")
+                raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
+                                       f"but {why}; it received {describe(self.received[self._cursor:])}{sent}")
+
+    def _what(self, wanted: bytes) -> str:
+        what = f"the datagram {shorten(wanted)}" if self.transport == "udp" else f"the line {shorten(wanted + NEWLINE)}"
+        return what if wanted.isascii() else f"{what} ({clip(wanted.decode('utf-8'))})"
+
+    def expect_eof(self, timeout: float = WAIT) -> None:
+        """TCP: wait until the client closes its sending side (recv() returns b"")."""
+        deadline = time.monotonic() + timeout
+        while not self.eof:
+            why = self._read_more(deadline)
+            if why and not self.eof:
+                if why == "the wait ran out":
+                    why = f"{timeout:g} s passed"
+                raise ExpectationError(f"the grader's server expected the client to close its side of the "
+                                       f"connection (recv() returning b''), but {why}")
+
+    # --- writing ------------------------------------------------------------------------
+
+    def send_line(self, text: str) -> None:
+        """Send `text` as one line (TCP) or one datagram (UDP), ending in b"\\n"."""
+        self.send_bytes(text.encode("utf-8") + b"\n")
+
+    def send_bytes(self, data: bytes, note: str = "") -> None:
+        """Send `data` as it is: one segment (TCP, sendall) or one datagram (UDP)."""
+        shown = shorten(data) if len(data) <= 120 else f"{len(data)} bytes: {shorten(data, 48)}"
+        self._step(f"the grader's server sends {shown}" + (f" {note}" if note else ""))
+        deadline = time.monotonic() + WAIT
+        if self.transport == "udp":
+            if self.peer is None:
+                why = self._read_more(deadline)  # learn the client's address from its first datagram
+                if why or self.peer is None:
+                    raise ExpectationError(f"the grader's server cannot send: the client never sent a "
+                                           f"datagram ({why})")
+            self.sock.sendto(data, self.peer)
+            return
+        why = self._accept(deadline)
+        if why:
+            raise ExpectationError(f"the grader's server cannot send: {why}")
+        try:
+            self.conn.sendall(data)
+        except OSError as error:
+            raise ExpectationError(f"the grader's server could not send ({type(error).__name__}): "
+                                   f"{self._why('woken') if self.client else 'the client is gone'}") from None
+
+    def wait_taken(self, timeout: float = DRAIN_WAIT) -> bool | None:
+        """TCP: wait until the client has read everything sent so far, so that the next send arrives in
+        a recv() of its own. False if that was not seen in time; None where it cannot be seen (no
+        /proc/net/tcp: not Linux), and then the pieces may well arrive together."""
+        try:
+            ours, theirs = self.conn.getsockname(), self.conn.getpeername()
+        except (AttributeError, OSError):  # not connected, or the client is gone
+            return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mine, its = _tcp_queues(ours, theirs), _tcp_queues(theirs, ours)
+            if mine is None or its is None:
+                return None
+            if mine[0] == 0 and its[1] == 0:  # all we sent is acknowledged, and the client has read it
+                return True
+            time.sleep(0.001)  # polling an observable condition, bounded by the deadline
+        return False
+
+    def send_split(self, data: bytes, at: int, note: str = "") -> None:
+        """Send `data` in two pieces, cut after byte `at`, the second only once the client has read the first."""
+        self.send_bytes(data[:at], note or f"(the first {at} bytes)")
+        if self.wait_taken() is False:
+            self._step(f"(the client did not read that piece within {DRAIN_WAIT:g} s; the rest is sent anyway)")
+        self.send_bytes(data[at:], "(the rest)")
+
+    def close(self) -> None:
+        """TCP: end the connection politely, a FIN (shutdown(SHUT_WR)): the client's recv() returns b""."""
+        self._step("the grader's server closes the connection (FIN)")
+        why = self._accept(time.monotonic() + WAIT)
+        if why:
+            raise ExpectationError(f"the grader's server cannot close the connection: {why}")
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_WR)
+
+    def reset(self) -> None:
+        """TCP: end the connection abruptly, a RST: the client's recv() raises ConnectionResetError."""
+        self._step("the grader's server resets the connection (RST)")
+        why = self._accept(time.monotonic() + WAIT)
+        if why:
+            raise ExpectationError(f"the grader's server cannot reset the connection: {why}")
+        self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.conn.close()  # later sends fail with OSError; reads see eof
+        self.eof = self.was_reset = True
+
+    def shutdown(self) -> None:
+        """Release the sockets (at the end of the scenario)."""
+        for sock in (self.conn, self.sock, self._wake_r, self._wake_w):
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def transcript(self) -> str:
+        """What the client sent, for a story."""
+        shown = describe(self.received, most=8)
+        if self.partial:
+            shown += f", then {shorten(self.partial)} with no newline after it"
+        if self.transport == "tcp":
+            if self.conn is None:
+                shown += " (the client never connected)"
+            elif self.was_reset:
+                shown += ", then the grader's server reset the connection"
+            elif self.eof:
+                shown += ", then the client closed its side"
+        return shown

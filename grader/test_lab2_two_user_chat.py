@@ -1,0 +1,91 @@
+"""Lab 2, two-user chat over TCP (PROTOCOL.md, "Lab 2", and "Rules for every lab").
+
+Two members name themselves and relay lines to each other; a third connection is told the
+chat is full. The scenarios every TCP chat shares (framing, UTF-8, CRLF, the line limit,
+nicknames, leaving, CPU and sockets after a client vanishes, a thread per client) live in
+grader/chat_scenarios.py and run here against lab 2; this module adds what only lab 2 does.
+"""
+import pytest
+
+from grader.catalog import find_lab
+from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
+    since,
+    test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
+    test_a_client_that_never_sends_a_nickname_does_not_block_the_others,
+    test_a_cyrillic_nickname_and_cyrillic_lines_work,
+    test_a_letter_cut_between_two_recv_calls_arrives_whole,
+    test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on,
+    test_a_line_sent_in_two_pieces_arrives_as_one_message,
+    test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole,
+    test_empty_lines_are_ignored,
+    test_every_client_is_served_by_a_thread_of_its_own,
+    test_invalid_utf8_is_replaced_and_the_sender_stays_connected,
+    test_lines_ending_in_crlf_work_like_lines_ending_in_lf,
+    test_megabytes_without_a_newline_do_not_fill_the_servers_memory,
+    test_quit_says_bye_closes_the_connection_and_tells_the_other,
+    test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes,
+    test_shutdown_returns_promptly_with_clients_connected,
+    test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes,
+    test_the_sender_never_receives_its_own_line,
+    test_the_server_names_the_author_so_nobody_can_speak_as_someone_else,
+    test_the_server_uses_no_cpu_after_clients_vanish,
+    test_the_sockets_of_departed_clients_are_closed,
+    test_two_lines_sent_in_one_segment_arrive_as_two_messages,
+)
+
+LAB = find_lab("lab2")
+
+FULL = "! chat is full (2 users)"
+
+
+@pytest.mark.points(3, hint="protocol")
+def test_two_users_are_welcomed_announced_and_hear_each_other(scenario):
+    host = scenario.server()
+    alice = scenario.connect(host, "alice")
+    scenario.send(alice, "alice")
+    alice.expect("* welcome alice")
+    bob = scenario.connect(host, "bob")
+    scenario.send(bob, "bob")
+    bob.expect("* welcome bob")
+    alice.expect("* bob joined")
+    scenario.send(alice, "hi bob")
+    bob.expect("[alice] hi bob")
+    scenario.send(bob, "/users", "(lab 2 knows only /quit: any other line is chat)")
+    alice.expect("[bob] /users")
+    scenario.send(bob, "hi alice")
+    alice.expect("[bob] hi alice")
+    assert since(alice) == ["* welcome alice", "[bob] /users", "[bob] hi alice"], f"alice received {alice.texts()}"
+    assert since(bob) == ["* welcome bob", "[alice] hi bob"], f"bob received {bob.texts()}"
+
+
+@pytest.mark.points(3, hint="two-seats")
+def test_a_third_client_is_told_the_chat_is_full_and_a_seat_frees_when_someone_leaves(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    carol = scenario.connect(host, "carol")
+    scenario.send(carol, "carol", "(at once: the server has unread data from carol when it closes)")
+    carol.expect(FULL)
+    carol.expect_closed()
+    assert carol.texts() == [FULL], f"carol received {carol.texts()}"
+    scenario.send(alice, "still two of us")
+    bob.expect("[alice] still two of us")
+    scenario.send(bob, "/quit")
+    bob.expect("* bye")
+    alice.expect("* bob left")
+    carol, = scenario.join(host, "carol")
+    alice.expect("* carol joined")
+    scenario.send(carol, "a seat was free")
+    alice.expect("[carol] a seat was free")
+
+
+@pytest.mark.points(1, hint="protocol")
+def test_a_line_sent_while_alone_gets_nobody_else_is_here_yet(scenario):
+    host = scenario.server()
+    alice, = scenario.join(host, "alice")
+    scenario.send(alice, "anyone?")
+    alice.expect("! nobody else is here yet")
+    bob, = scenario.join(host, "bob")
+    alice.expect("* bob joined")
+    scenario.send(alice, "there you are")
+    bob.expect("[alice] there you are")
+    assert since(bob) == ["* welcome bob", "[alice] there you are"], f"bob received {bob.texts()}"

@@ -1,0 +1,204 @@
+"""Lab 3, multi-user chat over TCP (PROTOCOL.md, "Lab 3", and "Rules for every lab").
+
+Any number of members; each line goes to every other member; /users, /msg and /quit are
+commands. Everything lab 2 promises still holds: the shared scenarios of
+grader/chat_scenarios.py run here against lab 3. This module adds the commands, the races
+of a room shared by many threads (made certain with the sandbox's gates, see
+grader/child.py), fifty clients at once, and a client that never reads.
+"""
+import contextlib
+import socket
+
+import pytest
+
+from grader.catalog import find_lab
+from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
+    expect_anywhere,
+    hold_until_a_send_fails,
+    port_of,
+    reset,
+    since,
+    test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
+    test_a_client_that_never_sends_a_nickname_does_not_block_the_others,
+    test_a_cyrillic_nickname_and_cyrillic_lines_work,
+    test_a_letter_cut_between_two_recv_calls_arrives_whole,
+    test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on,
+    test_a_line_sent_in_two_pieces_arrives_as_one_message,
+    test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole,
+    test_empty_lines_are_ignored,
+    test_every_client_is_served_by_a_thread_of_its_own,
+    test_invalid_utf8_is_replaced_and_the_sender_stays_connected,
+    test_lines_ending_in_crlf_work_like_lines_ending_in_lf,
+    test_megabytes_without_a_newline_do_not_fill_the_servers_memory,
+    test_quit_says_bye_closes_the_connection_and_tells_the_other,
+    test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes,
+    test_shutdown_returns_promptly_with_clients_connected,
+    test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes,
+    test_the_sender_never_receives_its_own_line,
+    test_the_server_names_the_author_so_nobody_can_speak_as_someone_else,
+    test_the_server_uses_no_cpu_after_clients_vanish,
+    test_the_sockets_of_departed_clients_are_closed,
+    test_two_lines_sent_in_one_segment_arrive_as_two_messages,
+)
+from grader.harness import WAIT, ExpectationError, ScriptedClient
+
+LAB = find_lab("lab3")
+
+USAGE = "! usage: /msg NICK TEXT"
+
+
+@pytest.mark.points(3, hint="protocol")
+def test_members_are_welcomed_announced_and_hear_each_other(scenario):
+    host = scenario.server()
+    carol, alice, bob = scenario.join(host, "carol", "alice", "bob")
+    scenario.send(alice, "hi all")
+    bob.expect("[alice] hi all")
+    carol.expect("[alice] hi all")
+    scenario.send(carol, "done", "(after alice's line: alice's transcript is complete once she has it)")
+    alice.expect("[carol] done")
+    bob.expect("[carol] done")
+    assert since(alice) == ["* welcome alice", "[carol] done"], f"alice received {alice.texts()}"
+    assert since(bob) == ["* welcome bob", "[alice] hi all", "[carol] done"], f"bob received {bob.texts()}"
+    assert since(carol)[:2] == ["* welcome carol", "[alice] hi all"], f"carol received {carol.texts()}"
+    for client in (alice, bob, carol):
+        assert f"* {client.name} joined" not in client.texts(), f"{client.name} was told of its own joining"
+
+
+@pytest.mark.points(2, hint="commands")
+def test_users_lists_the_members_sorted_and_an_unknown_command_gets_an_error(scenario):
+    host = scenario.server()
+    carol, alice, bob = scenario.join(host, "carol", "alice", "bob")
+    bob_mark = len(bob.received)
+    scenario.send(carol, "/users")
+    carol.expect("* users: alice, bob, carol")
+    scenario.send(alice, "/quit")
+    alice.expect("* bye")
+    bob.expect("* alice left")
+    assert since(bob, bob_mark) == ["* alice left"], f"bob received {since(bob, bob_mark)} (/users is for the asker)"
+    scenario.send(bob, "/users")
+    bob.expect("* users: bob, carol")
+    scenario.send(bob, "/dance wildly")
+    bob.expect("! unknown command: /dance (try /users, /msg NICK TEXT, /quit)")
+    scenario.send(bob, "still here")
+    carol.expect("[bob] still here")
+    assert since(carol)[-3:] == ["* users: alice, bob, carol", "* alice left", "[bob] still here"], \
+        f"carol received {carol.texts()} (an unknown command is not chat)"
+
+
+@pytest.mark.points(3, hint="commands")
+def test_msg_reaches_only_its_recipient_and_mistakes_get_an_error(scenario):
+    host = scenario.server()
+    alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
+    alice_mark, carol_mark = len(alice.received), len(carol.received)
+    scenario.send(alice, "/msg bob psst,  only for you")
+    bob.expect("[alice -> bob] psst,  only for you")
+    scenario.send(alice, "public", "(a sentinel: carol gets it after anything alice's /msg sent her)")
+    carol.expect("[alice] public")
+    assert since(carol, carol_mark) == ["[alice] public"], f"carol received {since(carol, carol_mark)}"
+    for line, answer in (("/msg dave hi", "! no such user: dave"), ("/msg bob", USAGE), ("/msg", USAGE)):
+        scenario.send(alice, line)
+        alice.expect(answer)
+    scenario.send(bob, "marker")
+    alice.expect("[bob] marker")
+    assert since(alice, alice_mark) == ["! no such user: dave", USAGE, USAGE, "[bob] marker"], \
+        f"alice received {since(alice, alice_mark)}"
+
+
+@pytest.mark.points(3, hint="dead-client")
+def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
+    host = scenario.server(faults={"gates": True})
+    alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
+    bob_port = port_of(bob)
+    reset(scenario, bob)
+    hold_until_a_send_fails(scenario, host, bob_port, "bob")
+    scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
+    carol.expect("[alice] after bob vanished")
+    expect_anywhere(carol, "* bob left")  # before or after alice's line: both are right
+    alice.expect("* bob left")
+    scenario.send(carol, "and the room goes on")
+    alice.expect("[carol] and the room goes on")
+
+
+@pytest.mark.points(3, hint="lock")
+def test_a_member_leaving_during_a_broadcast_does_not_make_it_skip_anyone(scenario):
+    host = scenario.server(faults={"gates": True})
+    alice, bob, carol, dave = scenario.join(host, "alice", "bob", "carol", "dave")
+    host.ask(f"hold {port_of(bob)}")
+    scenario.send(dave, "hello all", "(the server's send to bob is held mid-broadcast)")
+    event = host.ask(f"wait-held {port_of(bob)}", timeout=5.0)
+    held = bool(event and event.get("held"))
+    scenario.step("(the send to bob is held)" if held else "(no send to bob was held within 3 s)")
+    scenario.send(alice, "/quit", "(alice leaves while dave's line is on its way)")
+    alice.expect("* bye")
+    with contextlib.suppress(ExpectationError):  # a server that holds a lock while it sends removes alice later
+        alice.expect_closed(timeout=1.0)
+    scenario.step("(the send to bob may go on)")
+    host.ask(f"release {port_of(bob)}")
+    for member in (carol, bob):
+        member.expect("[dave] hello all")
+        expect_anywhere(member, "* alice left")  # before or after dave's line: both are right
+
+
+@pytest.mark.points(4, hint="load")
+def test_fifty_clients_chatting_at_once_lose_duplicate_or_reorder_nothing(scenario):
+    host = scenario.server()
+    nicks = [f"c{number:02d}" for number in range(50)]
+    clients = scenario.join(host, *nicks)
+    lines = {nick: [f"{nick} line {k}: привет" + "!" * (k * 7 % 30) for k in range(4)] for nick in nicks}
+    marks = {client.name: len(client.received) for client in clients}
+    scenario.step("every client sends its 4 lines at once (one sendall each)")
+    for client in clients:
+        client.send_bytes("".join(f"{line}\n" for line in lines[client.name]).encode())
+    scenario.step("every client waits for every other client's last line")
+    for client in clients:
+        awaited = {f"[{nick}] {lines[nick][-1]}" for nick in nicks if nick != client.name}
+        while awaited:
+            awaited.discard(client.expect(*awaited))
+    for client in clients:
+        got = since(client, marks[client.name])
+        for nick in nicks:
+            mine = [text for text in got if text.startswith(f"[{nick}] ")]
+            wanted = [] if nick == client.name else [f"[{nick}] {line}" for line in lines[nick]]
+            assert mine == wanted, f"{client.name} received from {nick}: {mine}, expected {wanted}"
+        strays = [text for text in got if not text.startswith("[")]
+        assert not strays, f"{client.name} also received {strays}"
+
+
+class NonReader(ScriptedClient):
+    """A client with a 4 KB receive buffer that sends its nickname and then never reads again."""
+
+    def __init__(self, address, name: str):
+        super().__init__(name)
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window is set then
+        self.sock.settimeout(WAIT)
+        self.sock.connect(address)
+        self.sock.sendall(f"{name}\n".encode())
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.points(3, bonus=True, hint="slow-reader")
+def test_a_client_that_never_reads_neither_stalls_the_room_nor_stays_for_ever(scenario):
+    """PROTOCOL.md, lab 3: lines for a client that stops reading wait in a queue of its own, and
+    past 1 MiB it is disconnected and announced as left. Here alice speaks in windows of 64 KB,
+    each paced by carol, who reads: every window must reach carol in time, and after 1.5 MiB
+    the non-reader must be gone."""
+    host = scenario.server(faults={"sndbuf": 4096})
+    alice, carol = scenario.join(host, "alice", "carol")
+    scenario.step("sleeper connects with a 4 KB receive buffer, names itself, and never reads again")
+    host.clients.append(NonReader(host.address, "sleeper"))  # closed with the other clients, after the report
+    alice.expect("* sleeper joined")
+    carol.expect("* sleeper joined")
+    window = [f"{n:03d} " + "z" * 4000 for n in range(16)]  # 16 lines of ~4 KB: 64 KB
+    windows = 24                                             # 1.5 MiB in all
+    scenario.step(f"alice sends {windows} windows of 16 lines of 4 KB; carol must get each before the next")
+    for number in range(windows):
+        alice.send_bytes("".join(f"w{number:02d} {line}\n" for line in window).encode())
+        carol.expect(f"[alice] w{number:02d} {window[-1]}")
+    scenario.step("after 1.5 MiB for a client that reads nothing, the server must have dropped it")
+    for reader in (carol, alice):
+        expect_anywhere(reader, "* sleeper left")  # it may have come between two windows
+    scenario.send(carol, "the room goes on")
+    alice.expect("[carol] the room goes on")

@@ -1,0 +1,158 @@
+"""Run the grader as a student's grade is run, and build the kit's broken submissions.
+
+`grade()` runs `pytest grader/` in a process of its own, with a hard time limit, and reads
+its --score-json (never its terminal text). `build_broken()` turns tests/broken/NAME.json
+into a folder the grader can take as --target: a copy of the lab's solution with the
+described edits applied, or with whole files of its own.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
+
+BROKEN_DIR = Path(__file__).resolve().parent / "broken"
+HARD_LIMIT = 300.0  # seconds: past this a grader run is killed, and that is a failure of the kit
+
+
+@dataclass
+class GradeRun:
+    """What one run of the grader reported."""
+
+    target: str
+    lab: str | None
+    exit_code: int
+    seconds: float               # wall time of the whole run, process start to exit
+    stdout: str
+    score: float = 0.0           # the rubric grade, 0..100
+    max_score: float = 0.0
+    tests: list[dict] = field(default_factory=list)   # Gradescope's entries: name, score, max_score, status, output
+
+    @property
+    def failed(self) -> set[str]:
+        """Names of the tests that failed, without their lab ("test_..."), bonus tests included."""
+        return {short_name(test) for test in self.tests if test["status"] != "passed"}
+
+    @property
+    def outcomes(self) -> dict[str, str]:
+        """{"lab: test": "passed" or "failed"}: the whole verdict, for comparing two runs."""
+        return {test["name"]: test["status"] for test in self.tests}
+
+    def points(self, lab: str | None = None) -> tuple[float, float]:
+        """(earned, possible) over the tests of `lab` (all labs if None); bonus points are earned, never possible."""
+        chosen = [test for test in self.tests if lab is None or test["name"].startswith(f"{lab}: ")]
+        return sum(test["score"] for test in chosen), sum(test["max_score"] for test in chosen)
+
+    def max_points(self, name: str) -> float:
+        """What the test called `name` ("test_...") is worth."""
+        return next(test["max_score"] for test in self.tests if short_name(test) == name)
+
+    def output(self, name: str) -> str:
+        return next(test["output"] for test in self.tests if short_name(test) == name)
+
+
+def short_name(test: dict) -> str:
+    """"lab3_multi_user_chat: test_x" -> "test_x"."""
+    return test["name"].split(": ", 1)[1]
+
+
+def grade(target, lab: str | None = None, extra=(), limit: float = HARD_LIMIT,
+          role: str | None = None) -> GradeRun:
+    """Grade `target` (solutions, labs or a folder), one lab (a stem) or all, in a subprocess.
+
+    With `role` ("server" or "client") only that file's modules of the lab are run:
+    grader/test_LAB_client.py grades client.py with a server of the grader's, the other
+    grader/test_LAB*.py modules grade server.py with clients of the grader's.
+    The process is killed if it runs past `limit` seconds; then an AssertionError says so,
+    with what it printed.
+    """
+    with tempfile.TemporaryDirectory(prefix="chatlab-grade-") as scratch:
+        score_json = Path(scratch) / "results.json"
+        paths = [str(KIT_ROOT / "grader")]
+        if lab and role:
+            paths = [str(path) for path in sorted((KIT_ROOT / "grader").glob(f"test_{find_lab(lab).stem}*.py"))
+                     if path.stem.endswith("_client") == (role == "client")]
+        command = [sys.executable, "-m", "pytest", *paths, "--target", str(target),
+                   "--score-json", str(score_json), "-p", "no:cacheprovider", "-q", *extra]
+        if lab:
+            command[3:3] = ["-k", find_lab(lab).stem]
+        # As `chatlab grade` runs it: no bytecode caches, no third-party pytest plugins.
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8",
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+        started = time.monotonic()
+        # Output to a file, not a pipe: nothing to drain, and nothing lost when the run is killed.
+        with open(Path(scratch) / "stdout.txt", "w+", encoding="utf-8", errors="replace") as out:
+            process = subprocess.Popen(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=subprocess.STDOUT)
+            try:
+                code = process.wait(limit)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                out.seek(0)
+                raise AssertionError(f"grading {target} took over {limit:g} s and was killed; "
+                                     f"it printed:\n{out.read()[-3000:]}") from None
+            seconds = time.monotonic() - started
+            out.seek(0)
+            stdout = out.read()
+        run = GradeRun(str(target), lab, code, seconds, stdout)
+        if not score_json.exists():
+            raise AssertionError(f"grading {target} wrote no score JSON (exit code {code}); "
+                                 f"it printed:\n{stdout[-3000:]}")
+        results = json.loads(score_json.read_text(encoding="utf-8"))
+        run.score, run.max_score, run.tests = results["score"], results["max_score"], results["tests"]
+        return run
+
+
+def broken_names() -> list[str]:
+    """The names of the broken submissions, tests/broken/NAME.json."""
+    return sorted(path.stem for path in BROKEN_DIR.glob("*.json"))
+
+
+def broken_spec(name: str) -> dict:
+    return json.loads((BROKEN_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def broken_role(spec: dict) -> str | None:
+    """"server" or "client" if the broken submission changes only that file, else None."""
+    changed = set(spec.get("replace", {})) | set(spec.get("files", []))
+    return {frozenset({"server.py"}): "server", frozenset({"client.py"}): "client"}.get(frozenset(changed))
+
+
+def build_broken(name: str, tmp_path: Path) -> Path:
+    """tmp_path made a --target holding broken submission `name` (and PROTOCOL.md); returns tmp_path.
+
+    The lab folder starts as a copy of the solution; then each "replace" edit [old, new] is
+    applied (old must occur exactly once) or the "files" are copied from tests/broken/NAME/.
+    """
+    spec = broken_spec(name)
+    lab = find_lab(spec["lab"])
+    folder = Path(tmp_path) / lab.stem
+    shutil.copytree(SOLUTIONS_DIR / lab.stem, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(SOLUTIONS_DIR / "PROTOCOL.md", Path(tmp_path) / "PROTOCOL.md")
+    for filename, edits in spec.get("replace", {}).items():
+        path = folder / filename
+        text = path.read_text(encoding="utf-8")
+        for old, new in edits:
+            count = text.count(old)
+            if count != 1:
+                raise AssertionError(f"tests/broken/{name}.json: {old!r} occurs {count} times in "
+                                     f"solutions/{lab.stem}/{filename}, not exactly once")
+            text = text.replace(old, new)
+        path.write_text(text, encoding="utf-8")
+    for filename in spec.get("files", []):
+        source = BROKEN_DIR / name / filename
+        if not source.is_file():
+            raise AssertionError(f"tests/broken/{name}.json lists {filename}, but {source} does not exist")
+        shutil.copy(source, folder / filename)
+    if not spec.get("replace") and not spec.get("files"):
+        raise AssertionError(f"tests/broken/{name}.json has neither \"replace\" nor \"files\": it breaks nothing")
+    return Path(tmp_path)

@@ -1,0 +1,154 @@
+"""The grader's sandbox (grader/sandbox.py) on its own: a submission's server in a child process.
+
+A stub fails the clients at once; a server that exits, hangs at import or raises in
+__init__ is reported, within a bound, with where it happened; stacks() names the line a
+thread waits on; stop() is quiet for the solution. Each submission here is a file of a few
+lines written to tmp_path, laid out as a --target (tmp_path/lab1_echo/server.py).
+"""
+import textwrap
+import time
+
+import pytest
+
+from grader import sandbox
+from grader.catalog import find_lab, lab_file
+from grader.harness import WAIT, ExpectationError
+from grader.sandbox import ServerProcess, StartedScript, SubmissionError
+
+LAB1 = find_lab("lab1")
+
+
+@pytest.fixture
+def submission(tmp_path):
+    """submission(code) -> a --target folder whose lab1_echo/server.py is `code`."""
+    def write(code: str):
+        folder = tmp_path / LAB1.stem
+        folder.mkdir(exist_ok=True)
+        (folder / "server.py").write_text(textwrap.dedent(code), encoding="utf-8")
+        return tmp_path
+    return write
+
+
+@pytest.fixture
+def hosts():
+    """Every ServerProcess a test starts, closed when it ends."""
+    started = []
+    yield started
+    for host in started:
+        host.close()
+
+
+def line_of(path, text: str) -> int:
+    """The number of the one line of `path` that contains `text`."""
+    lines = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if text in line]
+    assert len(lines) == 1, f"{text!r} is on lines {lines} of {path}"
+    return lines[0]
+
+
+def test_a_stub_fails_every_client_at_once_saying_not_implemented_yet(hosts):
+    host = ServerProcess(LAB1, "labs")
+    hosts.append(host)
+    client = host.client("client")
+    client.send_line("hello")
+    started = time.monotonic()
+    with pytest.raises(ExpectationError, match="NotImplementedError: not implemented yet: EchoServer.serve_forever"):
+        client.expect("hello")
+    assert time.monotonic() - started < WAIT / 2, "the client waited for its timeout instead of failing at once"
+    assert "lab1_echo/server.py:" in host.failure()
+
+
+def test_a_server_process_that_exits_is_reported_with_its_exit_code(submission, hosts):
+    target = submission("""
+        import os, socket
+        class EchoServer:
+            def __init__(self, host, port):
+                self.listener = socket.create_server((host, port))
+                self.address = self.listener.getsockname()
+            def serve_forever(self):
+                self.listener.accept()
+                os._exit(7)
+            def shutdown(self):
+                pass
+    """)
+    host = ServerProcess(LAB1, target)
+    hosts.append(host)
+    host.client("client")
+    assert host._wait_for(("exit",), WAIT), "no exit event"
+    assert "the server process exited with code 7" in host.failure()
+
+
+def test_a_kill_by_the_grader_is_not_reported_as_a_crash(hosts):
+    host = ServerProcess(LAB1, "solutions")
+    hosts.append(host)
+    client = host.client("client")
+    client.send_line("hello")
+    client.expect("hello")
+    host.kill()
+    client.expect_closed()  # learnt from the socket: no "the server process exited" abort racing it
+    assert host.failure() == ""
+
+
+def test_stacks_name_the_line_a_handler_thread_waits_on_in_recv(hosts):
+    host = ServerProcess(LAB1, "solutions")
+    hosts.append(host)
+    client = host.client("client")
+    client.send_line("hello")
+    client.expect("hello")  # its handler thread goes back to recv(), to wait for more
+    server_py = lab_file(LAB1, "server")
+    waits = [f"lab1_echo/server.py:{line_of(server_py, 'conn.recv(RECV_SIZE)')} in echo()",
+             f"lab1_echo/server.py:{line_of(server_py, 'self.listener.accept()')} in serve_forever()"]
+    for _ in range(100):  # a thread may still be on its way there (in sendall(), in start()): look again
+        stacks = host.stacks()
+        if all(wait in stacks for wait in waits):
+            break
+    assert all(wait in stacks for wait in waits), stacks
+
+
+def test_stop_is_quiet_for_the_solution(hosts):
+    host = ServerProcess(LAB1, "solutions")
+    hosts.append(host)
+    client = host.client("client")
+    client.send_line("hello")
+    client.expect("hello")
+    assert host.stop() == ""
+
+
+def test_an_error_in_init_is_reported_at_once_with_its_line(submission):
+    target = submission("""
+        import socket
+        class EchoServer:
+            def __init__(self, host, port):
+                self.listener = socket.create_server(host, port)
+    """)
+    started = time.monotonic()
+    with pytest.raises(SubmissionError, match=r"could not start: \w+Error: .*\(lab1_echo/server\.py:5\)"):
+        ServerProcess(LAB1, target)
+    assert time.monotonic() - started < WAIT
+
+
+def test_an_import_that_hangs_is_reported_with_its_line_and_not_waited_for_twice(submission, monkeypatch):
+    monkeypatch.setattr(sandbox, "START_HANGS", {})
+    monkeypatch.setattr(sandbox, "STARTUP_WAIT", 2.5)
+    target = submission("""
+        import threading
+        NEVER = threading.Event()
+        NEVER.wait()
+    """)
+    with pytest.raises(SubmissionError, match=r"importing within 2.5 s \(stuck at lab1_echo/server\.py:4\)"):
+        ServerProcess(LAB1, target)
+    started = time.monotonic()
+    with pytest.raises(SubmissionError, match="in an earlier test: not waited for again"):
+        ServerProcess(LAB1, target, options={"other": "options"})
+    with pytest.raises(SubmissionError, match="in an earlier test: not waited for again"):
+        StartedScript(target / LAB1.stem / "server.py")
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_script_that_crashes_at_start_is_reported_at_once_with_its_stderr(submission):
+    target = submission("""
+        raise RuntimeError("broken on purpose")
+    """)
+    started = time.monotonic()
+    with pytest.raises(SubmissionError, match="exited first.*broken on purpose"):
+        StartedScript(target / LAB1.stem / "server.py")
+    assert time.monotonic() - started < WAIT
