@@ -242,7 +242,8 @@ def main(argv=None) -> None:
 
     faulthandler.cancel_dump_traceback_later()
     report("ready", port=port)
-    threading.Thread(target=serve, name="serve_forever", daemon=True).start()
+    serving = threading.Thread(target=serve, name="serve_forever", daemon=True)
+    serving.start()
     control = threading.get_ident()
     for command in sys.stdin:
         command = command.strip()
@@ -260,8 +261,11 @@ def main(argv=None) -> None:
         elif command == "stop":
             stopper = threading.Thread(target=server.shutdown, name="shutdown", daemon=True)
             stopper.start()
+            deadline = time.monotonic() + STOP_WAIT
             stopper.join(STOP_WAIT)
-            report("stopped", in_time=not stopper.is_alive(), output="".join(output.kept), output_size=output.size)
+            serving.join(max(0.0, deadline - time.monotonic()))  # shutdown() must end serve_forever() too
+            report("stopped", in_time=not stopper.is_alive(), serve_returned=not serving.is_alive(),
+                   output="".join(output.kept), output_size=output.size)
             break
     # os._exit: non-daemon threads of the submission must not keep this process alive.
     os._exit(0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -82,8 +83,10 @@ def scenario(request):
 
 
 def rerun_command(item) -> str:
+    """The command that re-runs just this test, from the current folder (the kit's, or any other)."""
     config = item.config
-    command = f'pytest "{item.nodeid}" --target {config.getoption("--target")}'
+    test = item.nodeid if Path.cwd() == config.rootpath else f"{item.path}::{item.nodeid.split('::', 1)[1]}"
+    command = f'pytest "{test}" --target {config.getoption("--target")}'
     return command + (" --lang ru" if config.getoption("--lang") == "ru" else "")
 
 

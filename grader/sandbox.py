@@ -189,6 +189,26 @@ class ServerProcess(ServerHost):
         event = self.ask("cpu")
         return None if event is None else event["seconds"]
 
+    def busy_seconds(self) -> float | None:
+        """Seconds the child's live threads have run or waited to run: a spin check that load cannot fool.
+
+        On a loaded machine a spinning thread gets less CPU, but it waits in the run queue for
+        the rest, so (CPU + run-queue wait) per wall second stays near 1 for it whatever the
+        load, and near 0 for a server that only waits on sockets (measured: 1.00 with six busy
+        processes on two cores, where its CPU share fell to 0.14). Linux reports both, per
+        thread, in /proc/PID/task/TID/schedstat (nanoseconds); elsewhere this is cpu_seconds().
+        A thread that ends takes its share with it, so only ever compare two readings taken
+        while nothing happens.
+        """
+        total, found = 0, False
+        for path in Path(f"/proc/{self.process.pid}/task").glob("*/schedstat"):
+            try:
+                ran, waited, _ = path.read_text().split()
+            except (OSError, ValueError):  # the thread ended meanwhile
+                continue
+            total, found = total + int(ran) + int(waited), True
+        return total / 1e9 if found else self.cpu_seconds()
+
     def stop(self) -> str:
         """Call the submission's shutdown(), then end the process; "" if all went well, else what went wrong."""
         problem = ""
@@ -198,6 +218,8 @@ class ServerProcess(ServerHost):
                 problem = f"the server process did not stop within {STOP_WAIT:g} s"
             elif not event["in_time"]:
                 problem = "shutdown() did not return within 2 s"
+            elif not event["serve_returned"]:
+                problem = "shutdown() returned, but serve_forever() was still running 2 s after it was called"
         self.close()
         return problem
 

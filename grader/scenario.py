@@ -11,6 +11,8 @@ grader/client_driver.py); its story adds what the client printed and what that s
 """
 from __future__ import annotations
 
+import time
+
 from grader.catalog import Lab
 from grader.client_driver import FakeServer, StudentClient, clip
 from grader.harness import WAIT, ScriptedClient, describe, shorten
@@ -88,6 +90,21 @@ class Scenario:
         server.attach(client)
         self.step(f"you run: python {client.command}")
         return client
+
+    def busy_share_while_idle(self, host: ServerProcess, window: float = 0.3) -> float:
+        """The share of one core the server is busy over `window` seconds in which it should be idle.
+
+        A measurement window, not a synchronisation: nothing is waited for. A server spinning in
+        `except: continue` or on b"" scores near 1 (on Linux even with every core busy, see
+        ServerProcess.busy_seconds); one that only waits on sockets scores near 0.
+        """
+        self.step(f"nothing happens for {window:g} s: the server should rest (its busy time is measured)")
+        before, started = host.busy_seconds(), time.monotonic()
+        time.sleep(window)
+        after, elapsed = host.busy_seconds(), time.monotonic() - started
+        if before is None or after is None:
+            return 1.0  # the child did not even answer: a thread holds the GIL in a busy loop
+        return (after - before) / elapsed
 
     # --- after the script ------------------------------------------------------------
 

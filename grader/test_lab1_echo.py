@@ -1,6 +1,5 @@
 """Lab 1, TCP echo (PROTOCOL.md, "Lab 1"): every byte back, in order, until the client half-closes."""
 import sys
-import time
 
 import pytest
 
@@ -65,21 +64,6 @@ def test_clients_one_after_another_are_all_served(scenario):
         client.close()
 
 
-def cpu_share_while_idle(scenario, host, window: float = 0.3) -> float:
-    """The share of one core the server uses during `window` seconds in which it should be idle.
-
-    A measurement window, not a synchronisation: nothing is waited for. A server spinning in
-    `except: continue` or on b"" uses most of a core; an idle one uses almost nothing.
-    """
-    scenario.step(f"the server should be idle now: its CPU use is measured over {window:g} s")
-    before, started = host.cpu_seconds(), time.monotonic()
-    time.sleep(window)
-    after, elapsed = host.cpu_seconds(), time.monotonic() - started
-    if before is None or after is None:
-        return 1.0  # the child did not even answer: it is busy with the GIL held
-    return (after - before) / elapsed
-
-
 @pytest.mark.points(2, hint="busy-loop")
 def test_the_server_rests_after_clients_close_or_reset(scenario):
     host = scenario.server()
@@ -96,7 +80,7 @@ def test_the_server_rests_after_clients_close_or_reset(scenario):
     survivor = scenario.connect(host, "survivor")
     scenario.send(survivor, "still served")
     survivor.expect("still served")
-    share = cpu_share_while_idle(scenario, host)
+    share = scenario.busy_share_while_idle(host)
     assert share < 0.5, f"the server used {share:.0%} of a core while nobody was sending anything"
 
 
@@ -131,3 +115,14 @@ def test_ctrl_c_stops_the_server_run_as_a_script_with_a_client_connected(scenari
             assert server.interrupt_and_wait(2.0), "the server was still running 2 s after Ctrl+C"
         finally:
             client.close()
+
+
+@pytest.mark.points(1, hint="stop")
+def test_shutdown_makes_serve_forever_return_promptly(scenario):
+    host = scenario.server()
+    client = scenario.connect(host, "client")
+    scenario.send(client, "hello")
+    client.expect("hello")
+    scenario.step("the grader calls shutdown() with the client connected")
+    problem = host.stop()
+    assert not problem, problem

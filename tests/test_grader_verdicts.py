@@ -67,9 +67,9 @@ def broken_runs(request, tmp_path_factory):
     """{(name, attempt): Future of its GradeRun}: every broken submission graded attempts(spec) times.
 
     The runs start when a test first asks for this fixture and go on in WORKERS threads,
-    those expected to fail the most tests (the slowest) first; only the submissions whose
-    test was selected (pytest -k) are graded. Each run grades only the modules of the file
-    the submission changes (see grading.grade), and is killed past twice its bound.
+    the likely slowest first; only the submissions whose test was selected (pytest -k) are
+    graded. Each run grades only the modules of the file the submission changes (see
+    grading.grade), and is killed past twice its bound.
     """
     def build_and_grade(name, folder):
         spec = broken_spec(name)
@@ -77,7 +77,9 @@ def broken_runs(request, tmp_path_factory):
 
     selected = {item.callspec.params["name"] for item in request.session.items
                 if item.originalname == test_a_broken_submission_loses_exactly_its_tests_every_time.__name__}
-    slowest_first = sorted(selected, key=lambda name: (-len(broken_spec(name)["fails"]), name))
+    # Slowest first: whole-file submissions (the most unlike a solution), then the most failures.
+    slowest_first = sorted(selected, key=lambda name: ("files" not in broken_spec(name),
+                                                       -len(broken_spec(name)["fails"]), name))
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="broken")
     runs = {(name, attempt): pool.submit(build_and_grade, name, tmp_path_factory.mktemp(f"{name}-{attempt}"))
             for name in slowest_first for attempt in range(1, attempts(broken_spec(name)) + 1)}

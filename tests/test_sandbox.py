@@ -2,9 +2,13 @@
 
 A stub fails the clients at once; a server that exits, hangs at import or raises in
 __init__ is reported, within a bound, with where it happened; stacks() names the line a
-thread waits on; stop() is quiet for the solution. Each submission here is a file of a few
-lines written to tmp_path, laid out as a --target (tmp_path/lab1_echo/server.py).
+thread waits on; stop() is quiet for the solution and tells when serve_forever() does not
+end; busy_seconds() tells a spinning server from an idle one on a busy machine. Each
+submission here is a file of a few lines written to tmp_path, laid out as a --target
+(tmp_path/lab1_echo/server.py).
 """
+import subprocess
+import sys
 import textwrap
 import time
 
@@ -113,6 +117,24 @@ def test_stop_is_quiet_for_the_solution(hosts):
     assert host.stop() == ""
 
 
+def test_stop_says_so_when_shutdown_returns_but_serve_forever_goes_on(submission, hosts):
+    target = submission("""
+        import socket
+        class EchoServer:
+            def __init__(self, host, port):
+                self.listener = socket.create_server((host, port))
+                self.address = self.listener.getsockname()
+            def serve_forever(self):
+                while True:
+                    self.listener.accept()[0].close()
+            def shutdown(self):
+                pass
+    """)
+    host = ServerProcess(LAB1, target)
+    hosts.append(host)
+    assert "serve_forever() was still running" in host.stop()
+
+
 def test_an_error_in_init_is_reported_at_once_with_its_line(submission):
     target = submission("""
         import socket
@@ -152,3 +174,35 @@ def test_a_script_that_crashes_at_start_is_reported_at_once_with_its_stderr(subm
     with pytest.raises(SubmissionError, match="exited first.*broken on purpose"):
         StartedScript(target / LAB1.stem / "server.py")
     assert time.monotonic() - started < WAIT
+
+
+def busy_share(host, window: float = 0.3) -> float:
+    """busy_seconds() per wall second over `window` seconds in which nothing happens."""
+    before, started = host.busy_seconds(), time.monotonic()
+    time.sleep(window)  # a measurement window, not a synchronisation
+    return (host.busy_seconds() - before) / (time.monotonic() - started)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="run-queue waits are read from Linux's /proc")
+def test_busy_seconds_tell_a_spinning_server_from_an_idle_one_with_every_core_busy(submission, hosts):
+    spinning = submission("""
+        import socket
+        class EchoServer:
+            def __init__(self, host, port):
+                self.listener = socket.create_server((host, port))
+                self.address = self.listener.getsockname()
+            def serve_forever(self):
+                while True:  # a busy loop, as `except: continue` makes one
+                    pass
+            def shutdown(self):
+                pass
+    """)
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        hosts.extend([ServerProcess(LAB1, "solutions"), ServerProcess(LAB1, spinning)])
+        idle, busy = busy_share(hosts[0]), busy_share(hosts[1])
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+    assert idle < 0.1 and busy > 0.7, f"idle server {idle:.2f}, spinning server {busy:.2f}"
