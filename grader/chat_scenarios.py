@@ -29,8 +29,7 @@ from grader.harness import ExpectationError
 
 TOO_LONG = "! line too long (max 4096 bytes)"
 INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"
-IDLE_WINDOW = 0.3       # seconds of wall time over which an idle server's CPU use is measured
-SPIN_SHARE = 0.15       # CPU seconds per wall second above which a server that should idle is spinning
+SPIN_SHARE = 0.5        # share of a core (run or waiting to run) above which a server that should rest spins
 MEMORY_SLACK = 4 << 20  # bytes the server's memory may grow while megabytes without a newline stream in
 READING = re.compile(r"recv|(?<![a-z])read")  # recv(), recv_into(), readline(), read_lines(); not "thread"
 
@@ -148,21 +147,6 @@ def open_descriptors(host) -> int | None:
         return len(os.listdir(f"/proc/{host.process.pid}/fd"))
     except OSError:
         return None
-
-
-def cpu_share_while_idle(scenario, host) -> float:
-    """CPU seconds per wall second the server uses over IDLE_WINDOW while nothing happens.
-
-    Measuring over an interval is the point here, not synchronisation: a server that spins
-    uses most of a core (still a large share with every core busy), an idle one almost none.
-    """
-    scenario.step(f"nothing happens for {IDLE_WINDOW:g} s: the server should be idle (CPU measured)")
-    before, started = host.cpu_seconds(), time.monotonic()
-    time.sleep(IDLE_WINDOW)
-    after, ended = host.cpu_seconds(), time.monotonic()
-    if before is None or after is None:
-        raise AssertionError("the server process did not answer (a thread may be holding the GIL in a busy loop)")
-    return (after - before) / (ended - started)
 
 
 def threads_reading(host) -> tuple[list[str], str]:
@@ -392,7 +376,6 @@ def test_quit_says_bye_closes_the_connection_and_tells_the_other(scenario):
     scenario.send(bob, "/quit")
     bob.expect("* bye")
     bob.expect_closed()
-    assert bob.texts()[-1] == "* bye", f"bob received {bob.texts()}"
     alice.expect("* bob left")
     carol, = scenario.join(host, "carol")
     alice.expect("* carol joined")
@@ -426,6 +409,9 @@ def test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left(scena
 
 @pytest.mark.points(3, hint="busy-loop")
 def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
+    """bob resets while still listed (the gate holds the server's recv() for him until a send to him
+    fails: the moment a "remove the dead client" fix in the broadcast races the client's own thread),
+    alice closes normally; then nothing happens, and the server must use (almost) no CPU."""
     host = scenario.server(faults={"gates": True})
     alice, bob = scenario.join(host, "alice", "bob")
     bob_port = port_of(bob)
@@ -435,13 +421,15 @@ def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
     with contextlib.suppress(ExpectationError):  # other tests insist on the notice; this one is about CPU
         alice.expect("* bob left", timeout=1.0)
     hang_up(scenario, alice)
-    share = cpu_share_while_idle(scenario, host)
-    assert share < SPIN_SHARE, (f"with no client connected the server used {share:.0%} of a CPU core: "
+    share = scenario.busy_share_while_idle(host)
+    assert share < SPIN_SHARE, (f"with no client connected the server was busy {share:.0%} of the time on a core: "
                                 f"a thread is spinning ({host.stacks()})")
 
 
 @pytest.mark.points(2, hint="reset")
 def test_the_sockets_of_departed_clients_are_closed(scenario):
+    """Forty clients come and go (FIN and RST in turn): the server's open descriptors must come back
+    to where they were (Linux /proc/PID/fd; elsewhere only the notices are checked)."""
     host = scenario.server()
     alice, = scenario.join(host, "alice")
     baseline = open_descriptors(host)
