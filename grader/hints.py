@@ -154,14 +154,15 @@ HINTS = {
               "'[nick] text', каждая строка заканчивается '\\n'.",
     },
     "nicknames": {
-        "en": "The first line is the nickname: reject taken ('! nickname taken') and invalid ones and wait for "
+        "en": "The first line (lab 4: /join NICK) is the nickname: reject taken ('! nickname taken') and invalid ones and wait for "
               "another; the server, never the client, writes '[nick]' in front of each line.",
-        "ru": "Первая строка — ник: отклоняйте занятые ('! nickname taken') и некорректные и ждите новый; "
+        "ru": "Первая строка (лабораторная 4: /join NICK) — ник: отклоняйте занятые ('! nickname taken') и некорректные и ждите новый; "
               "'[nick]' перед строкой пишет сервер, а не клиент.",
     },
     "commands": {
-        "en": "Implement the commands as PROTOCOL.md lists them: /users, /msg NICK TEXT, /quit.",
-        "ru": "Реализуйте команды так, как они описаны в PROTOCOL.md: /users, /msg NICK TEXT, /quit.",
+        "en": "Implement the commands as PROTOCOL.md lists them: /users, /msg NICK TEXT, /quit (lab 4: /leave).",
+        "ru": "Реализуйте команды так, как они описаны в PROTOCOL.md: /users, /msg NICK TEXT, /quit "
+              "(лабораторная 4: /leave).",
     },
     "leave-notice": {
         "en": "When a client leaves (/quit, b'', a reset), remove it and tell the others '* nick left'.",
