@@ -78,3 +78,12 @@ def test_the_client_sends_slash_ping_keepalives_by_itself(scenario):
     server.expect(f"/join {NICK}")
     scenario.step("nothing is typed: within 3 s a /ping must arrive (the client runs with --keepalive 0.2)")
     server.expect("/ping", timeout=3)
+
+
+@pytest.mark.points(1, hint="udp-size")
+def test_a_line_too_long_for_one_datagram_does_not_crash_the_client(scenario):
+    server, client = joined(scenario)
+    scenario.step("a line of 70,000 bytes is typed: more than one UDP datagram can carry (65,507)")
+    client.type("x" * 70_000)
+    client.type("still alive")
+    server.expect("still alive", skip=True)
