@@ -25,7 +25,7 @@ import time
 
 import pytest
 
-from grader.harness import ExpectationError
+from grader.harness import ExpectationError, tcp_queues
 
 TOO_LONG = "! line too long (max 4096 bytes)"
 INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"
@@ -53,24 +53,10 @@ def expect_anywhere(client, text: str) -> None:
 
 
 def _queues(host, client) -> tuple[int, int] | None:
-    """(bytes `client` sent that the server has not acknowledged, bytes the server holds unread), from
-    Linux's /proc/net/tcp; None where that cannot be read."""
-    server_port, client_port = host.address[1], client.sock.getsockname()[1]
-    try:
-        with open("/proc/net/tcp", encoding="ascii") as table:
-            rows = table.read().splitlines()[1:]
-    except OSError:
-        return None
-    unacked = unread = None
-    for row in rows:
-        fields = row.split()
-        local, remote = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
-        tx_queue, rx_queue = (int(number, 16) for number in fields[4].split(":"))
-        if (local, remote) == (client_port, server_port):
-            unacked = tx_queue
-        elif (local, remote) == (server_port, client_port):
-            unread = rx_queue
-    return None if unacked is None or unread is None else (unacked, unread)
+    """(bytes `client` sent that the server has not acknowledged, bytes the server holds unread), or None."""
+    ours, theirs = client.sock.getsockname(), host.address
+    mine, its = tcp_queues(ours, theirs), tcp_queues(theirs, ours)
+    return None if mine is None or its is None else (mine[0], its[1])
 
 
 def wait_until_read(scenario, host, client, timeout: float = 2.0) -> None:

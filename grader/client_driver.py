@@ -24,7 +24,7 @@ import time
 from typing import Callable
 
 from grader.catalog import Lab, lab_file
-from grader.harness import WAIT, ExpectationError, describe, shorten
+from grader.harness import WAIT, ExpectationError, describe, shorten, tcp_queues
 from grader.process import Process
 
 NEWLINE = b"\n"
@@ -210,27 +210,6 @@ def clip(line: str, limit: int = 120) -> str:
 
 
 # --- the grader's side: a scripted server -------------------------------------------------
-
-def _proc_tcp_address(address) -> str:
-    """127.0.0.1:80 as /proc/net/tcp writes it: 0100007F:0050."""
-    host, port = address[:2]
-    return f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
-
-
-def _tcp_queues(local, remote) -> tuple[int, int] | None:
-    """(tx_queue, rx_queue) of the TCP socket local->remote, from /proc/net/tcp (Linux), or None."""
-    want = (_proc_tcp_address(local), _proc_tcp_address(remote))
-    try:
-        with open("/proc/net/tcp", encoding="ascii") as table:
-            for row in table:
-                fields = row.split()
-                if len(fields) > 4 and (fields[1], fields[2]) == want:
-                    tx, rx = fields[4].split(":")
-                    return int(tx, 16), int(rx, 16)
-    except OSError:
-        pass
-    return None
-
 
 class FakeServer:
     """The grader's scripted server: TCP (accepts the client's one connection) or UDP (learns its address).
@@ -432,7 +411,7 @@ class FakeServer:
             return False
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            mine, its = _tcp_queues(ours, theirs), _tcp_queues(theirs, ours)
+            mine, its = tcp_queues(ours, theirs), tcp_queues(theirs, ours)
             if mine is None or its is None:
                 return None
             if mine[0] == 0 and its[1] == 0:  # all we sent is acknowledged, and the client has read it
