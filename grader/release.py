@@ -52,7 +52,7 @@ def stub_source(source: str, path: Path | str = "<solution>") -> str:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:
         raise ReleaseError(f"{path}:{error.lineno}: the solution does not compile: {error.msg}") from None
-    functions = _functions(tree)
+    spans = functions(tree)
     out = []
     begin = None  # (line number, indentation, todo text) of the region being skipped
     for number, line in enumerate(source.splitlines(keepends=True), start=1):
@@ -69,7 +69,7 @@ def stub_source(source: str, path: Path | str = "<solution>") -> str:
         elif stripped == END:
             if begin is None:
                 raise ReleaseError(f"{path}:{number}: {END} without a {BEGIN} before it")
-            out.append(_replacement(begin, functions, path))
+            out.append(_replacement(begin, spans, path))
             begin = None
         elif begin is None:
             out.append(line)
@@ -84,7 +84,7 @@ def stub_source(source: str, path: Path | str = "<solution>") -> str:
     return stub
 
 
-def _functions(tree: ast.AST) -> list[tuple[int, int, str]]:
+def functions(tree: ast.AST) -> list[tuple[int, int, str]]:
     """(first line, last line, dotted name) of every function, e.g. (12, 30, 'Room.broadcast')."""
     found = []
 
@@ -102,11 +102,15 @@ def _functions(tree: ast.AST) -> list[tuple[int, int, str]]:
     return found
 
 
-def _replacement(begin: tuple[int, str, str], functions: list[tuple[int, int, str]], path: Path | str) -> str:
+def enclosing_function(spans: list[tuple[int, int, str]], line: int) -> tuple[int, int, str] | None:
+    """The innermost function containing `line`: functions containing a line nest, so it starts last."""
+    return max((f for f in spans if f[0] <= line <= f[1]), default=None)
+
+
+def _replacement(begin: tuple[int, str, str], spans: list[tuple[int, int, str]], path: Path | str) -> str:
     """The two lines that stand for a region in the stub, at the BEGIN marker's indentation."""
     number, indent, todo = begin
-    # Functions containing the line nest, so the innermost one is the one that starts last.
-    enclosing = max((f for f in functions if f[0] <= number <= f[1]), default=None)
+    enclosing = enclosing_function(spans, number)
     if enclosing is None:
         raise ReleaseError(f"{path}:{number}: a solution region must be inside a function, "
                            "so that the stub imports and fails only when called")
