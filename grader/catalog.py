@@ -15,6 +15,8 @@ from types import ModuleType
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = KIT_ROOT / "solutions"
 LABS_DIR = KIT_ROOT / "labs"
+NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
+START_HERE = "start_here"  # the notebook before lab 1: what the kit is and how grading works
 
 
 @dataclass(frozen=True)

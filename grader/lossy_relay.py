@@ -46,7 +46,7 @@ class LossyRelay:
         self.server_address = tuple(server_address[:2])
         self.odds = {"lost": loss, "duplicated": duplicate, "reordered": reorder}
         self.seed = seed
-        self.faulty = True          # set False to let everything pass, e.g. for a last sentinel
+        self.faulty = True          # False: every datagram passes (a held one first), e.g. for a sentinel
         self.log: EventLog[Fate] = EventLog()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
@@ -109,6 +109,9 @@ class LossyRelay:
         if fate == "reordered" and held is None:
             self._held[flow] = (data, time.monotonic())
             return
+        if held is not None and not self.faulty:  # made reliable again: what was held goes first
+            self._send(flow, held[0])
+            held = None
         for _ in range(2 if fate == "duplicated" else 1):
             self._send(flow, data)
         if held is not None:  # what was held back goes out after this one: the order is swapped

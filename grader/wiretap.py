@@ -82,18 +82,23 @@ class Wiretap:
         tap = self
 
         def tapped(sock, *args, **kwargs):
+            # A whole send is recorded before it happens: once the bytes are out, the peer may act
+            # on them before this thread runs again, and the record must not come after the answer.
+            if op in ("sendall", "sendto") and tap._is_tapped(sock):
+                tap._record(sock, op, args, None, bytes(args[0]))
             result = method(sock, *args, **kwargs)
-            if tap._is_tapped(sock):
-                if op in RECEIVING:
-                    data = result[0] if op == "recvfrom" else result
-                else:
-                    data = bytes(args[0])[:result] if op in ("send", "sendto") else bytes(args[0])
-                tap.log.append(WireEvent(time.perf_counter() - tap._start, threading.current_thread().name,
-                                      op, _peer(sock, op, args, result), bytes(data)))
+            if op in ("recv", "recvfrom", "send") and tap._is_tapped(sock):
+                data = {"recv": lambda: result, "recvfrom": lambda: result[0],
+                        "send": lambda: bytes(args[0])[:result]}[op]()
+                tap._record(sock, op, args, result, bytes(data))
             return result
 
         tapped.__name__ = op
         return tapped
+
+    def _record(self, sock, op: str, args: tuple, result, data: bytes) -> None:
+        self.log.append(WireEvent(time.perf_counter() - self._start, threading.current_thread().name,
+                                  op, _peer(sock, op, args, result), data))
 
     def _is_tapped(self, sock) -> bool:
         try:

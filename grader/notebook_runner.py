@@ -1,0 +1,95 @@
+"""Execute the notebooks headless and write HTML copies: `chatlab notebooks --html DIR`.
+
+An instructor hands out or projects the executed copies; the kit's tests execute every
+notebook the same way. Each runs top to bottom in a fresh kernel started in notebooks/,
+with CHATLAB_TARGET telling its "check your work" cell whose files to grade.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.catalog import LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir
+from grader.notebook import TARGET_VARIABLE
+
+CELL_TIMEOUT = 90  # seconds any one cell may run: the check cell grades a whole lab
+
+
+def notebook_path(name: str) -> Path:
+    """notebooks/<stem>.ipynb for a lab name (`lab3`, `3`, a stem) or `start_here`."""
+    stem = START_HERE if name == START_HERE else find_lab(name).stem
+    return NOTEBOOKS_DIR / f"{stem}.ipynb"
+
+
+def all_notebooks() -> list[Path]:
+    """The start-here notebook, then one per lab, in the order a student takes them."""
+    return [NOTEBOOKS_DIR / f"{stem}.ipynb" for stem in (START_HERE, *(lab.stem for lab in LABS))]
+
+
+@dataclass
+class Executed:
+    path: Path
+    notebook: object                      # the nbformat NotebookNode, outputs filled in
+    seconds: float
+    errors: list[str] = field(default_factory=list)  # "cell N: Error: message", one per failed cell
+
+
+def execute(path: Path, target: str = "labs") -> Executed:
+    """Run a notebook top to bottom in a fresh kernel; errors are collected, not raised.
+
+    Cells after a failed one still run, so a copy shows everything that works, and the
+    errors list says exactly which cells did not.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    started = time.perf_counter()
+    client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target}))
+    errors = [f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
+              for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    return Executed(path, notebook, time.perf_counter() - started, errors)
+
+
+def write_html(executed: Executed, folder: Path) -> Path:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(executed.notebook)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{executed.path.stem}.html"
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="chatlab notebooks",
+        description="Execute the notebooks headless (all, or those named) and report any cell that fails; "
+                    "with --html, write executed HTML copies to hand out or project.")
+    parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help="start_here, lab1 ... lab4; default: all")
+    parser.add_argument("--html", metavar="DIR", type=Path, help="write NOTEBOOK.html files into DIR")
+    parser.add_argument("--target", default="labs",
+                        help="whose files the check cells grade: labs (default), solutions or a folder")
+    args = parser.parse_args(argv)
+    try:
+        paths = [notebook_path(name) for name in args.names] or all_notebooks()
+        # The kernel starts in notebooks/: a folder given relative to here must not change meaning.
+        target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
+    except ValueError as error:
+        parser.error(str(error))
+    failed = 0
+    for path in paths:
+        print(f"{path.name}: running ...", flush=True)
+        executed = execute(path, target)
+        written = f", written to {write_html(executed, args.html)}" if args.html else ""
+        print(f"{path.name}: {'ok' if not executed.errors else 'FAILED'} in {executed.seconds:.1f} s{written}")
+        for error in executed.errors:
+            print(f"    {error}")
+        failed += bool(executed.errors)
+    return 1 if failed else 0
