@@ -16,6 +16,7 @@ import time
 from typing import Callable
 
 from grader.catalog import Lab, load_module
+from grader.wiretap import Wiretap
 
 WAIT = 5.0          # seconds any single expectation may take before it is a failure
 RECV_SIZE = 65536
@@ -75,6 +76,26 @@ class ServerHost:
             client.abort(self._failure)
         return client
 
+    def join(self, *nicks: str, members=(), step=None) -> list["ScriptedClient"]:
+        """Connect a client per nick and join it (`/join NICK` over UDP); the join probe for each.
+
+        Each newcomer waits for its welcome, and each of `members` (clients that joined before)
+        and of the newcomers before it waits for "* nick joined": after that the room's
+        membership is known, so what comes next happens in a known order. `step(text)`, if
+        given, is told each step (a scenario's story).
+        """
+        joined: list[ScriptedClient] = []
+        for nick in nicks:
+            client = self.client(nick)
+            client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
+            if step:
+                step(f"{nick} connects and asks for the nickname {nick!r}")
+            client.expect(f"* welcome {nick}", fail_on="! ")
+            for earlier in [*members, *joined]:
+                earlier.expect(f"* {nick} joined")
+            joined.append(client)
+        return joined
+
     def close_clients(self) -> None:
         for client in self.clients:
             client.close()
@@ -87,11 +108,14 @@ class LabSession(ServerHost):
     serve_forever() raises, the error is kept in `errors` and the server is shut down.
     """
 
-    def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", **options):
+    def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", tap=False, **options):
         super().__init__(lab)
         module = load_module(lab, "server", target)
         self.server = getattr(module, lab.server_class)(host, 0, **options)
         self.address = tuple(self.server.address)
+        # With tap=True, a Wiretap records the server's socket calls (the notebooks draw them). It
+        # starts before the server's first recv: a call already blocked when a tap starts goes unseen.
+        self.tap = Wiretap(self.address).__enter__() if tap else None
         self.errors: list[BaseException] = []
         self._stopped = False
         self._stop_lock = threading.Lock()
@@ -118,6 +142,8 @@ class LabSession(ServerHost):
         self.close_clients()
         self.stop()
         self._thread.join(WAIT)
+        if self.tap:
+            self.tap.__exit__(None, None, None)
 
 
 @contextlib.contextmanager

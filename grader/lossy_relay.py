@@ -102,7 +102,11 @@ class LossyRelay:
             return
         flow = (client, to_server)
         fate = self._draw_fate(flow)
+        self._apply(flow, fate, data)
+        # Logged once done with, so that wait_relayed() returning means "sent, dropped or held".
         self.log.append(Fate(time.perf_counter() - self._start, to_server, client, data, fate))
+
+    def _apply(self, flow, fate: str, data: bytes) -> None:
         if fate == "lost":
             return
         held = self._held.pop(flow, None)

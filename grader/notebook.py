@@ -88,9 +88,21 @@ def show(figure):
     return _display("png", png(figure))
 
 
-def names_of(*clients) -> dict[tuple, str]:
-    """{client's address: its name}, as the server sees them: what the pictures label arrows with."""
-    return {tuple(client.sock.getsockname()[:2]): client.name for client in clients}
+def names_of(*clients, **sockets) -> dict[tuple, str]:
+    """{client's address: its name}, as the server sees them: what the pictures label arrows with.
+
+    Scripted clients name themselves; plain sockets are named by keyword: names_of(alice, bob=sock).
+    """
+    named = {client.name: client.sock for client in clients} | sockets
+    return {tuple(sock.getsockname()[:2]): name for name, sock in named.items()}
+
+
+def print_calls(events, names: dict[tuple, str]) -> None:
+    """One line per recv/send the server made (from a Wiretap): who to or from, and the exact bytes."""
+    for event in events:
+        name = names.get(event.peer, str(event.peer))
+        arrow = f"{name:>5} -> server" if event.inbound else f"server -> {name:<5}"
+        print(f"  {event.op:<8} {arrow}  {event.data!r}")
 
 
 @dataclass

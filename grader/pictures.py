@@ -53,7 +53,8 @@ def sequence_diagram(events: list[WireEvent], names: dict[tuple, str], title: st
         axes.annotate("", xy=(end, row), xytext=(start, row),
                       arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.4})
         axes.text((start + end) / 2, row - 0.12, label(event.data), ha="center", va="bottom",
-                  fontsize=8.5, family="monospace", color=colour)
+                  fontsize=8.5, family="monospace", color=colour,
+                  bbox={"fc": "white", "ec": "none", "pad": 0.3})  # readable where it crosses a lifeline
         axes.text(-0.55, row, f"{event.time * 1000:.1f} ms", ha="right", va="center", fontsize=7, color="0.45")
     axes.set_xlim(-1.1, len(lanes) - 0.4)
     axes.set_ylim(bottom, -1.3)

@@ -65,16 +65,7 @@ class Scenario:
 
     def join(self, host: ServerProcess, *nicks: str) -> list[ScriptedClient]:
         """Connect and join each nick in turn (`/join NICK` over UDP), waiting for the welcome and the others' notices."""
-        joined: list[ScriptedClient] = []
-        for nick in nicks:
-            client = host.client(nick)
-            client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
-            self.step(f"{nick} connects and asks for the nickname {nick!r}")
-            client.expect(f"* welcome {nick}", fail_on="! ")
-            for earlier in joined:
-                earlier.expect(f"* {nick} joined")
-            joined.append(client)
-        return joined
+        return host.join(*nicks, step=self.step)
 
     def fake_server(self) -> FakeServer:
         """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client."""

@@ -49,7 +49,9 @@ def _peer(sock, op: str, args: tuple, result) -> tuple | None:
 class Wiretap:
     """A context manager: `with Wiretap(server.address) as tap:`, then `tap.snapshot()` lists the events.
 
-    Only one tap may be active at a time (it patches the socket class of this process).
+    Only one tap may be active at a time (it patches the socket class of this process). A call
+    already blocked when the tap starts (a UDP server's first recvfrom) is not seen: start the
+    tap before the server serves, as `lab_session(lab, tap=True)` does.
     """
 
     _active: "Wiretap | None" = None

@@ -1,7 +1,7 @@
 """The kit's shape: one name per lab in every place, and a README whose commands are true."""
 import re
 
-from grader.catalog import KIT_ROOT, LABS, LABS_DIR, SOLUTIONS_DIR, find_lab
+from grader.catalog import KIT_ROOT, LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE, find_lab
 
 README = (KIT_ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -11,6 +11,14 @@ def test_every_lab_has_a_server_and_a_client_in_solutions_and_labs():
         for folder in (SOLUTIONS_DIR, LABS_DIR):
             for role in ("server", "client"):
                 assert (folder / lab.stem / f"{role}.py").is_file(), f"{folder.name}/{lab.stem}/{role}.py"
+
+
+def test_one_name_four_places_notebook_starter_solution_and_grader_module():
+    for lab in LABS:
+        for place in (NOTEBOOKS_DIR / f"{lab.stem}.ipynb", LABS_DIR / lab.stem, SOLUTIONS_DIR / lab.stem,
+                      KIT_ROOT / "grader" / f"test_{lab.stem}.py"):
+            assert place.exists(), f"{lab.stem}: {place.relative_to(KIT_ROOT)} is missing"
+    assert (NOTEBOOKS_DIR / f"{START_HERE}.ipynb").is_file()
 
 
 def test_no_lab_folder_is_missing_from_the_catalog():

@@ -55,6 +55,16 @@ def test_the_wiretap_records_only_the_tapped_address_and_restores_the_socket_cla
     assert "recv" not in socket.socket.__dict__ and "sendall" not in socket.socket.__dict__
 
 
+def test_a_session_with_a_tap_sees_even_the_first_datagram_of_a_udp_server():
+    with lab_session(find_lab("lab4"), tap=True) as session:
+        alice = session.client("alice")
+        alice.send_line("/join alice")
+        alice.expect("* welcome alice")
+        seen = [(e.op, e.data) for e in session.tap.snapshot()]
+    assert seen == [("recvfrom", b"/join alice"), ("sendto", b"* welcome alice\n")]
+    assert "recvfrom" not in socket.socket.__dict__, "closing the session ends its tap"
+
+
 def relay_twenty(seed, **odds):
     """Through a relay, alice sends #1..#20 to the lab 4 server; what bob got, and the relay's fates."""
     with lab_session(find_lab("lab4")) as session, LossyRelay(session.address, seed=seed, **odds) as relay:

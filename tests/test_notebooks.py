@@ -1,0 +1,166 @@
+"""Every notebook runs headless top to bottom, shows its experiments and pictures, and checks the work.
+
+The notebooks are executed once, against the shipped stubs (what a student first meets), by
+the same code as `chatlab notebooks`. Their committed copies carry no outputs.
+"""
+import json
+import re
+
+import pytest
+
+from grader.catalog import LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
+from grader.notebook import check_your_work
+from grader.notebook_runner import all_notebooks, execute, main as notebooks_command
+from grader.release import BEGIN, END
+
+
+@pytest.fixture(scope="module")
+def executed():
+    return {path.stem: execute(path) for path in all_notebooks()}
+
+
+def cells(notebook, kind=None):
+    return [cell for cell in notebook["cells"] if kind is None or cell["cell_type"] == kind]
+
+
+def output_texts(notebook) -> list[str]:
+    """Everything the code cells showed: streams, results, Markdown and HTML (not images)."""
+    texts = []
+    for cell in cells(notebook, "code"):
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", ""))
+            for kind in ("text/plain", "text/markdown", "text/html"):
+                texts.append(output.get("data", {}).get(kind, ""))
+            texts.append("\n".join(output.get("traceback", [])))
+    return [text if isinstance(text, str) else "".join(text) for text in texts]
+
+
+def images(notebook) -> int:
+    return sum("image/png" in output.get("data", {})
+               for cell in cells(notebook, "code") for output in cell.get("outputs", []))
+
+
+def source(notebook) -> str:
+    return "\n".join(cell["source"] for cell in cells(notebook))
+
+
+def test_every_notebook_executes_headless_without_error(executed):
+    failures = {stem: run.errors for stem, run in executed.items() if run.errors}
+    assert not failures, f"cells that raised: {failures}"
+
+
+def test_the_notebooks_are_committed_without_outputs():
+    for path in all_notebooks():
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for cell in cells(notebook, "code"):
+            assert not cell["outputs"] and cell["execution_count"] is None, f"{path.name} has outputs"
+
+
+def test_no_notebook_is_outside_the_catalog():
+    assert sorted(NOTEBOOKS_DIR.glob("*.ipynb")) == sorted(all_notebooks())
+    assert all_notebooks()[0].stem == START_HERE
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_each_lab_notebook_has_objectives_protocol_todos_a_check_and_stuck_hints(lab, executed):
+    notebook = executed[lab.stem].notebook
+    text = source(notebook)
+    for part in ("## What you will learn", "## Files you will edit", f'show_protocol("{lab.stem}")',
+                 f'show_todos("{lab.stem}")', f'check_your_work("{lab.stem}")'):
+        assert part in text, f"{lab.stem}.ipynb lacks {part}"
+    stuck = [cell for cell in cells(notebook, "markdown") if re.search(r"<details>\s*<summary>Stuck", cell["source"])]
+    assert len(stuck) >= 3, f"{lab.stem}.ipynb has {len(stuck)} collapsed 'Stuck?' hints"
+    shown = "\n".join(output_texts(notebook))
+    assert f"## Lab {lab.number}:" in shown, "the protocol section was not shown"
+    assert f"labs/{lab.stem}/server.py" in shown.replace("../", "") and "⬜ to do" in shown
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_the_check_cell_shows_zero_for_the_stubs_without_raising(lab, executed):
+    shown = "\n".join(output_texts(executed[lab.stem].notebook))
+    assert re.search(rf"{lab.stem} \(labs\): 0/\d+ points, 0 %", shown), "no zero score shown for the stubs"
+    assert "not implemented yet" in shown, "the hints should say what is still a TODO"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_the_check_cell_gives_full_marks_to_the_solutions(lab):
+    report = check_your_work(lab.stem, target="solutions")
+    assert not report.error, report.error
+    assert report.percent == 100 and all(test.passed for test in report.tests), str(report)
+
+
+def test_the_lab_notebooks_draw_their_pictures(executed):
+    drawn = {stem: images(run.notebook) for stem, run in executed.items()}
+    wanted = {"lab1_echo": 1, "lab2_two_user_chat": 1, "lab3_multi_user_chat": 2, "lab4_udp_chat": 1}
+    assert all(drawn[stem] >= count for stem, count in wanted.items()), f"pictures drawn: {drawn}"
+
+
+# What each experiment's real output must show, as printed by the notebook (a pattern per claim).
+EXPERIMENTS = {
+    "start_here": [r"carol received: .*\[bob -> carol\] psst"],
+    "lab1_echo": [r"one thread per connection, two different threads: True",
+                  r"server: \d+ recv\(\) calls received them", r"the server's last recv\(\) returned: b''"],
+    "lab2_two_user_chat": [r"then one recv\(1024\) -> b'one\\ntwo\\n'",
+                           r"bob received: \['\[alice\] one', '\[alice\] two'\]",
+                           r"recv +alice -> server +b'hel'\n +recv +alice -> server +b'lo\\n'",
+                           r"UnicodeDecodeError", r"bob received: \['\[alice\] Привет'",
+                           r"without a lock: 3 users seated in a 2-seat chat"],
+    "lab3_multi_user_chat": [r"members = \['bob', 'bob'\]", r"members = \['bob'\]\n",
+                             r"remove_while_looping +received: alice, dave +missed: carol",
+                             r"carol received \(sorted\): \['\* bob left', '\[alice\] is anyone there\?'\]",
+                             r"dave +received \(sorted\): \['\* bob left', '\[alice\] is anyone there\?'\]"],
+    "lab4_udp_chat": [r"recvfrom #3: b'three'", r"missing: +\[\d", r"duplicated: \[\d",
+                      r"out of order \(arrived before an earlier one\): \[\(", r"keyed by ip only: .*'bob'\}",
+                      r"printed '\* bob left' [\d.]+ s after bob went silent"],
+}
+
+
+@pytest.mark.parametrize("stem", EXPERIMENTS)
+def test_each_experiment_shows_its_effect_in_its_real_output(stem, executed):
+    shown = "\n".join(output_texts(executed[stem].notebook))
+    missing = [claim for claim in EXPERIMENTS[stem] if not re.search(claim, shown)]
+    assert not missing, f"{stem}.ipynb did not show: {missing}"
+
+
+def solution_only_lines() -> set[str]:
+    """Lines of the solutions' marked regions that the stubs in labs/ do not have: the answers."""
+    stubs = {line.strip() for path in LABS_DIR.rglob("*.py") for line in path.read_text(encoding="utf-8").splitlines()}
+    answers = set()
+    for path in SOLUTIONS_DIR.rglob("*.py"):
+        inside = False
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            inside = (inside or stripped.startswith(BEGIN)) and not stripped.startswith(END)
+            code = stripped.split("  #")[0]  # without its comment: a notebook may explain the same idea
+            if inside and len(code) >= 24 and not code.startswith(("#", BEGIN)) and stripped not in stubs:
+                answers.add(code)
+    return answers
+
+
+def test_no_notebook_holds_or_shows_solution_code(executed):
+    answers = solution_only_lines()
+    assert len(answers) > 40, "the check needs the solutions' lines to look for"
+    for stem, run in executed.items():
+        everything = source(run.notebook) + "\n".join(output_texts(run.notebook))
+        leaked = [line for line in answers if line in everything]
+        assert not leaked, f"{stem}.ipynb holds or prints solution code: {leaked[:3]}"
+
+
+def test_chatlab_notebooks_writes_an_executed_html_copy_graded_against_the_solutions(tmp_path, capsys):
+    assert notebooks_command(["lab1", "--target", "solutions", "--html", str(tmp_path)]) == 0
+    page = (tmp_path / "lab1_echo.html").read_text(encoding="utf-8")
+    assert re.search(r"lab1_echo \(solutions\): (\d+)/\1 points, 100 %", page), "the check cell's full marks"
+    assert "lab1_echo.ipynb: ok in" in capsys.readouterr().out
+
+
+def test_chatlab_notebooks_reports_a_cell_that_fails(tmp_path, monkeypatch, capsys):
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    notebook = json.loads((NOTEBOOKS_DIR / f"{START_HERE}.ipynb").read_text(encoding="utf-8"))
+    notebook["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                              "source": "raise ValueError('a cell that fails')"})
+    (broken / f"{START_HERE}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    monkeypatch.setattr("grader.notebook_runner.NOTEBOOKS_DIR", broken)
+    assert notebooks_command([START_HERE]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "ValueError: a cell that fails" in out
