@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,8 @@ def execute(path: Path, target: str = "labs") -> Executed:
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
-    client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target}))
+    # The kernel's own stderr is only start-up chatter; what a cell prints comes back as its outputs.
+    client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target}), stderr=subprocess.DEVNULL)
     errors = [f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
               for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
               for output in cell.get("outputs", []) if output.get("output_type") == "error"]
