@@ -1,4 +1,4 @@
-"""The `chatlab` command: serve, connect, demo, grade, notebooks and release (bench comes with its issue)."""
+"""The `chatlab` command: serve, connect, demo, grade, bench, notebooks and release."""
 from __future__ import annotations
 
 import argparse
@@ -150,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=LAB_HELP + "; default lab3")
     shown.add_argument("--target", default="solutions", help="whose server: solutions (default), labs or a folder")
 
-    # Listed for --help only: main() hands `grade`, `notebooks` and `release` to parsers of their own.
+    # Listed for --help only: main() hands grade, bench, notebooks and release to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
+    commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
     commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
     commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
     return parser
@@ -163,6 +164,9 @@ def main(argv=None) -> int:
         return grade(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
+    if argv[:1] == ["bench"]:
+        from grader import bench
+        return bench.main(argv[1:])
     if argv[:1] == ["notebooks"]:
         from grader import notebook_runner  # imports nbclient: only this command pays for it
         return notebook_runner.main(argv[1:])

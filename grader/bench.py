@@ -1,0 +1,204 @@
+"""`chatlab bench`: a chat server side by side with an asyncio peer, under the same load.
+
+For each number of clients N and each regime (interactive, saturated; see grader/bench_load.py),
+the lab's server and the asyncio peer (grader/bench_peer.py) each run in a fresh process of
+their own (grader/bench_server.py) and take the same load from this one. Runs alternate
+server, peer, server, peer... and every figure is the median of the repetitions: machines are
+noisy, and interleaving spreads the noise fairly. Loopback only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from grader.bench_load import hold_idle, run_load
+from grader.bench_server import raise_file_limit
+from grader.catalog import KIT_ROOT, find_lab, target_dir
+from grader.process import Process
+
+PEER = "asyncio peer"
+REGIMES = ("interactive", "saturated")
+DELIVERIES = 200_000   # per run, when --messages is not given: enough to measure, quick enough to repeat
+
+
+@dataclass
+class Record:
+    """One server, regime and N: the medians over the repetitions (lost and duplicated: totals)."""
+    server: str
+    regime: str
+    clients: int
+    messages: int
+    repetitions: int
+    lines_per_second: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_line: float
+    lost: int
+    duplicated: int
+    peak_rss_mib: float | None
+    ratio_to_peer: float | None = None     # lines/s over the peer's, same regime and N
+    p99_ratio_to_peer: float | None = None  # p99 over the peer's: below 1 is better
+
+
+class BenchServer:
+    """A server in a process of its own, asked for its CPU time and peak memory over a pipe."""
+
+    def __init__(self, args: list[str]):
+        self.process = Process([sys.executable, "-m", "grader.bench_server", *args], text=True, stdin=True,
+                               cwd=KIT_ROOT, env=None)
+        line = self.process.first_line(timeout=15)
+        if not line.startswith("listening on "):
+            self.process.kill()
+            raise RuntimeError(f"the server did not start: {line!r}; {self.process.err.data[-2000:]}")
+        host, port = line.removeprefix("listening on ").rsplit(":", 1)
+        self.address = (host, int(port))
+        self._asked = 0
+
+    def stats(self) -> dict:
+        """The server's CPU seconds and peak memory so far: its answer to the next "stats" request."""
+        self._asked += 1
+        self.process.send("stats\n")
+        tag = f"stats {self._asked} "
+        data = self.process.out.wait_for(tag, timeout=10)
+        line = data[data.index(tag):].split("\n", 1)[0]
+        return json.loads(line.removeprefix(tag))
+
+    def close(self) -> None:
+        self.process.close_stdin()
+        self.process.wait(10)
+
+
+def messages_for(clients: int, messages: int | None) -> int:
+    return messages or max(5, DELIVERIES // (clients * (clients - 1)))
+
+
+def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple:
+    """One run on a fresh server process: (LoadResult, server CPU seconds, peak RSS MiB)."""
+    server = BenchServer(args)
+    try:
+        before = server.stats()
+        result = run_load(server.address, clients, messages, regime)
+        after = server.stats()
+    finally:
+        server.close()
+    return result, after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
+
+
+def summarise(name: str, regime: str, clients: int, messages: int, runs: list[tuple]) -> Record:
+    results = [run[0] for run in runs]
+    delivered = [max(1, r.delivered) for r in results]
+    peaks = [run[2] for run in runs if run[2] is not None]
+    return Record(
+        name, regime, clients, messages, len(runs),
+        statistics.median(r.lines_per_second for r in results),
+        statistics.median(r.latency_ms(0.50) for r in results),
+        statistics.median(r.latency_ms(0.99) for r in results),
+        statistics.median(1e6 * cpu / count for (_, cpu, _), count in zip(runs, delivered)),
+        sum(r.lost for r in results), sum(r.duplicated for r in results),
+        max(peaks) if peaks else None)
+
+
+def bench(lab_name: str, target: str, clients: list[int], messages: int | None, repeat: int,
+          regimes=REGIMES, say=print) -> list[Record]:
+    lab = find_lab(lab_name)
+    servers = {f"lab{lab.number} ({Path(str(target)).name})": [lab.stem, str(target)], PEER: ["peer"]}
+    records = []
+    total, done = len(clients) * len(regimes) * repeat * len(servers), 0
+    for count in clients:
+        lines = messages_for(count, messages)
+        for regime in regimes:
+            runs = {name: [] for name in servers}
+            for _ in range(repeat):
+                for name, args in servers.items():  # interleaved: server, peer, server, peer ...
+                    done += 1
+                    run = measure(args, count, lines, regime)
+                    runs[name].append(run)
+                    say(f"[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
+                        f"{run[0].lines_per_second:>9,.0f} lines/s  p99 {run[0].latency_ms(0.99):7.2f} ms"
+                        + (f"  LOST {run[0].lost}" if run[0].lost else ""))
+            summary = {name: summarise(name, regime, count, lines, found) for name, found in runs.items()}
+            peer = summary[PEER]
+            for record in summary.values():
+                record.ratio_to_peer = record.lines_per_second / peer.lines_per_second if peer.lines_per_second else None
+                record.p99_ratio_to_peer = record.p99_ms / peer.p99_ms if peer.p99_ms else None
+                records.append(record)
+    return records
+
+
+def table(records: list[Record]) -> str:
+    header = (f"{'server':<18} {'regime':<11} {'N':>4} {'M':>5} {'lines/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
+              f"{'CPU us/line':>11} {'lost':>5} {'dup':>4} {'peak MiB':>8} {'ratio':>6} {'p99 ratio':>9}")
+    rows = [header, "-" * len(header)]
+    for r in records:
+        peak = f"{r.peak_rss_mib:8.1f}" if r.peak_rss_mib is not None else f"{'n/a':>8}"
+        rows.append(f"{r.server:<18} {r.regime:<11} {r.clients:>4} {r.messages:>5} {r.lines_per_second:>9,.0f} "
+                    f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.cpu_us_per_line:>11.1f} {r.lost:>5} {r.duplicated:>4} "
+                    f"{peak} {r.ratio_to_peer:>6.2f} {r.p99_ratio_to_peer:>9.2f}")
+    return "\n".join(rows)
+
+
+def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
+    """Can the server hold `idle` joined, silent clients and still relay between two more?"""
+    lab = find_lab(lab_name)
+    server = BenchServer([lab.stem, str(target)])
+    try:
+        result = hold_idle(server.address, idle)
+        peak = server.stats()["peak_rss_mib"]
+    finally:
+        server.close()
+    ordered = sorted(result.latencies) or [float("nan")]
+    figures = {"idle_clients": idle, "still_connected": result.still_connected, "relayed": result.relayed,
+               "sent": result.sent, "p50_ms": 1000 * ordered[len(ordered) // 2],
+               "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "peak_rss_mib": peak}
+    say(f"{idle} idle clients: {result.still_connected} still connected; {result.relayed} of {result.sent} private "
+        f"lines relayed between two more, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+        + (f"; peak {peak:.0f} MiB" if peak is not None else ""))
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="chatlab bench",
+        description="Measure a multi-user chat server side by side with an asyncio peer under the same load: "
+                    "lines delivered per second, latency p50/p99, server CPU per line, lost and duplicated "
+                    "lines, peak memory, and the ratio to the peer.")
+    parser.add_argument("lab", nargs="?", default="lab3", help="the lab whose server is measured (default lab3)")
+    parser.add_argument("--target", default="solutions", help="solutions (default), labs or a folder")
+    parser.add_argument("--clients", default="10,50,200", help="numbers of clients, comma-separated (default 10,50,200)")
+    parser.add_argument("--messages", type=int, help="lines each client sends (default: about "
+                        f"{DELIVERIES:,} deliveries per run)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per server, regime and N (default 3)")
+    parser.add_argument("--regimes", default=",".join(REGIMES), help="interactive, saturated or both (default)")
+    parser.add_argument("--idle", type=int, default=0, metavar="N",
+                        help="also check that N idle clients are held while two more talk (e.g. 1000)")
+    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON, one record per server, regime and N")
+    parser.add_argument("--png", metavar="FILE", default="bench.png", help="where to draw the plot (default bench.png)")
+    args = parser.parse_args(argv)
+    try:
+        lab = find_lab(args.lab)
+        target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
+        clients = [int(n) for n in args.clients.split(",")]
+        regimes = [r.strip() for r in args.regimes.split(",")]
+    except ValueError as error:
+        parser.error(str(error))
+    if lab.transport != "tcp" or not lab.has_nicknames or lab.number < 3:
+        parser.error(f"the bench measures a multi-user TCP chat (lab3); {lab.stem} is not one")
+    if any(n < 2 for n in clients) or not set(regimes) <= set(REGIMES) or args.repeat < 1:
+        parser.error("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more")
+    raise_file_limit()
+    records = bench(lab.stem, target, clients, args.messages, args.repeat, regimes)
+    print()
+    print(table(records))
+    idle = idle_check(lab.stem, target, args.idle) if args.idle else None
+    from grader.pictures import bench_plot, png
+    Path(args.png).write_bytes(png(bench_plot(records)))
+    print(f"plot written to {args.png}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"command": "chatlab bench " + " ".join(argv or sys.argv[2:]),
+                                               "records": [asdict(r) for r in records], "idle": idle}, indent=2))
+        print(f"figures written to {args.json}")
+    return 0

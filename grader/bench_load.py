@@ -1,0 +1,243 @@
+"""The bench's load: N chat clients in one thread, every line stamped, every delivery counted.
+
+All clients live on one selector in this process: connect, join by nickname, then each sends
+M lines "SEQ TIMESTAMP" that every other client must receive as "[cI] SEQ TIMESTAMP". Two
+regimes:
+
+- interactive: a sender's next line leaves only once its previous one reached everybody
+  (what a person typing feels: one line in flight per sender);
+- saturated: every sender writes all its lines at once (the server is the bottleneck).
+
+Latency is the receive time minus the timestamp in the line (one clock: this process's).
+Every wait is bounded: a run ends when all is delivered, when `deadline` seconds have passed,
+or after QUIET seconds without a single delivery; what did not arrive by then is lost.
+"""
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from dataclasses import dataclass, field
+
+QUIET = 5.0           # seconds without any delivery: the rest is not coming
+RECV_SIZE = 1 << 18
+
+
+@dataclass
+class LoadResult:
+    regime: str
+    clients: int
+    messages: int
+    expected: int                 # deliveries a perfect server makes: N * (N - 1) * M
+    delivered: int = 0            # distinct (sender, line, receiver) that arrived
+    duplicated: int = 0
+    seconds: float = 0.0          # from the first line sent to the last one delivered
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def lost(self) -> int:
+        return self.expected - self.delivered
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.delivered / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self, quantile: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+
+
+class Client:
+    def __init__(self, index: int, address):
+        self.index = index
+        self.nick = f"c{index}"
+        self.sock = socket.create_connection(address, timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.pending = b""          # the start of a line not complete yet
+        self.outbox = bytearray()   # what the server has not taken yet
+        self.closed = False
+
+    def queue(self, data: bytes) -> None:
+        self.outbox += data
+        self.flush()
+
+    def flush(self) -> None:
+        while self.outbox:
+            try:
+                sent = self.sock.send(self.outbox)
+            except BlockingIOError:
+                return  # the server is not reading fast enough: try again after the next select
+            del self.outbox[:sent]
+
+    def lines(self) -> list[bytes]:
+        """The complete lines that have arrived since the last call (never blocks)."""
+        try:
+            chunk = self.sock.recv(RECV_SIZE)
+        except BlockingIOError:
+            return []
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self.closed = True
+            return []
+        *complete, self.pending = (self.pending + chunk).split(b"\n")
+        return complete
+
+
+class Crowd:
+    """N clients on one selector: `join()` them, then `pump()` what arrives to a handler."""
+
+    def __init__(self, address, count: int, first: int = 0):
+        self.selector = selectors.DefaultSelector()
+        self.clients = []
+        for index in range(first, first + count):
+            client = Client(index, address)
+            self.selector.register(client.sock, selectors.EVENT_READ, client)
+            self.clients.append(client)
+
+    def pump(self, on_line, timeout: float = 0.2) -> None:
+        """Read what has arrived for every ready client and hand each line to on_line(client, line)."""
+        for key, _ in self.selector.select(timeout):
+            for line in key.data.lines():
+                on_line(key.data, line)
+        for client in self.clients:
+            if client.outbox:
+                client.flush()
+
+    def join(self, deadline: float) -> None:
+        """Every client joins; returns once each welcome and every "* cX joined" notice has arrived.
+
+        Which of two clients joined first is up to the server's threads, but each pair makes one
+        notice, so the total is known: N welcomes and N(N-1)/2 notices.
+        """
+        for client in self.clients:
+            client.queue(f"{client.nick}\n".encode())
+        count = len(self.clients)
+        wanted = count + count * (count - 1) // 2
+        seen = [0]
+
+        def count_notices(client, line):
+            if line.startswith((b"* welcome ", b"* c")):
+                seen[0] += 1
+
+        while seen[0] < wanted:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {seen[0]} of {wanted} join notices arrived in time")
+            self.pump(count_notices)
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.sock.close()
+        self.selector.close()
+
+
+def run_load(address, clients: int, messages: int, regime: str, deadline: float = 120.0,
+             quiet: float = QUIET) -> LoadResult:
+    """Drive a chat server at `address` with `clients` clients each sending `messages` lines.
+
+    Ends when all is delivered, after `deadline` s, or after `quiet` s without a delivery.
+    """
+    result = LoadResult(regime, clients, messages, clients * (clients - 1) * messages)
+    ends = time.monotonic() + deadline
+    crowd = Crowd(address, clients)
+    try:
+        crowd.join(ends)
+        # seen[receiver][sender] counts, per line number, how often that line arrived there.
+        seen = [[bytearray(messages) for _ in range(clients)] for _ in range(clients)]
+        waiting = {}  # interactive: (sender, seq) -> receivers still to get it
+
+        def send(client, seq):
+            client.queue(b"%d %.6f\n" % (seq, time.perf_counter()))
+            waiting[client.index, seq] = clients - 1
+
+        def on_line(receiver, line):
+            if not line.startswith(b"[c"):
+                return  # a notice ("* cX left" ...), not a measured line
+            arrived = time.perf_counter()
+            head, seq, stamp = line.split(b" ")
+            sender, seq = int(head[2:-1]), int(seq)
+            counts = seen[receiver.index][sender]
+            if counts[seq]:
+                result.duplicated += 1
+            else:
+                result.delivered += 1
+                result.latencies.append(arrived - float(stamp))
+            counts[seq] = min(255, counts[seq] + 1)
+            last[0] = arrived
+            if regime == "interactive" and counts[seq] == 1:
+                waiting[sender, seq] -= 1
+                if not waiting[sender, seq] and seq + 1 < messages:
+                    send(crowd.clients[sender], seq + 1)
+
+        start = time.perf_counter()
+        last = [start]
+        for client in crowd.clients:
+            if regime == "interactive":
+                send(client, 0)
+            else:
+                client.queue(b"".join(b"%d %.6f\n" % (seq, time.perf_counter()) for seq in range(messages)))
+        while result.delivered < result.expected:
+            now = time.perf_counter()
+            if time.monotonic() > ends or now - last[0] > quiet:
+                break
+            crowd.pump(on_line)
+        result.seconds = last[0] - start
+    finally:
+        crowd.close()
+    return result
+
+
+@dataclass
+class IdleResult:
+    idle: int               # clients that joined and then only listened
+    still_connected: int    # of them, how many the server had not dropped at the end
+    relayed: int            # private lines that went from one active client to the other
+    sent: int
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+
+def hold_idle(address, idle: int, lines: int = 200, deadline: float = 120.0) -> IdleResult:
+    """`idle` clients join and stay; then two more exchange `lines` private messages, one at a time."""
+    ends = time.monotonic() + deadline
+    crowd = Crowd(address, idle)
+    pair = None
+    try:
+        crowd.join(ends)
+        pair = Crowd(address, 2, first=idle)
+        pair.join(ends)
+        for client in crowd.clients:  # the idle ones hear of the pair: read it so nothing backs up
+            crowd.selector.unregister(client.sock)
+            pair.selector.register(client.sock, selectors.EVENT_READ, client)
+        result = IdleResult(idle, 0, 0, lines)
+        speaker, listener = pair.clients
+        sent_at = [0.0]
+
+        def on_line(client, line):
+            if client is listener and b"-> " in line:
+                result.latencies.append(time.perf_counter() - sent_at[0])
+                result.relayed += 1
+                if result.relayed < lines:
+                    send()
+
+        def send():
+            sent_at[0] = time.perf_counter()
+            speaker.queue(f"/msg {listener.nick} line {result.relayed}\n".encode())
+
+        send()
+        quiet_since = time.monotonic()
+        while result.relayed < lines and time.monotonic() < ends:
+            before = result.relayed
+            pair.pump(on_line)
+            if result.relayed != before:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > QUIET:
+                break
+        result.still_connected = sum(not client.closed for client in crowd.clients)
+        return result
+    finally:
+        crowd.close()
+        if pair:
+            pair.close()

@@ -1,0 +1,86 @@
+"""A server for the bench, alone in a process: `python -m grader.bench_server peer | LAB TARGET`.
+
+The bench measures a server's CPU time and peak memory, so each server gets a process of its
+own, started the same way for the lab's server and for the asyncio peer. It prints
+"listening on HOST:PORT" once it listens; then the Kth line "stats" on its stdin is answered
+with one line "stats K {"cpu_seconds": ..., "peak_rss_mib": ...}"; end of stdin stops it.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+import time
+
+from grader.catalog import find_lab, load_module
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory so far, in MiB; None where the OS does not say (Windows).
+
+    Linux: VmHWM from /proc/self/status, which starts afresh at exec. (getrusage's ru_maxrss
+    would not do here: on Linux a child inherits its parent's peak across fork and exec.)
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)  # macOS: bytes
+
+
+def raise_file_limit() -> None:
+    """Allow as many sockets as the OS lets this process have: 1,000 clients pass the usual 1,024."""
+    try:
+        import resource
+    except ImportError:
+        return  # Windows: no such per-process limit to raise
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def start_lab(lab_name: str, target: str):
+    lab = find_lab(lab_name)
+    server = getattr(load_module(lab, "server", target), lab.server_class)("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.address
+
+
+def start_peer():
+    from grader.bench_peer import AsyncioChatPeer
+
+    listening = threading.Event()
+    address = []
+
+    def ready(where):
+        address.extend(where)
+        listening.set()
+
+    threading.Thread(target=lambda: asyncio.run(AsyncioChatPeer().serve(ready)), daemon=True).start()
+    if not listening.wait(10):
+        raise SystemExit("the asyncio peer did not start listening within 10 s")
+    return tuple(address)
+
+
+def main(argv: list[str]) -> int:
+    raise_file_limit()
+    host, port = start_peer() if argv[:1] == ["peer"] else start_lab(*argv[:2])
+    print(f"listening on {host}:{port}", flush=True)
+    for asked, line in enumerate(sys.stdin, start=1):
+        if line.strip() == "stats":  # numbered, so an answer can never be taken for an earlier one
+            figures = {"cpu_seconds": time.process_time(), "peak_rss_mib": peak_rss_mib()}
+            print(f"stats {asked} {json.dumps(figures)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
