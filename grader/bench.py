@@ -9,8 +9,10 @@ noisy, and interleaving spreads the noise fairly. Loopback only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
+import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,6 +25,10 @@ from grader.process import Process
 PEER = "asyncio peer"
 REGIMES = ("interactive", "saturated")
 DELIVERIES = 200_000   # per run, when --messages is not given: enough to measure, quick enough to repeat
+
+
+class BenchError(Exception):
+    """A server could not be measured: it failed to start, died, or dropped the clients."""
 
 
 @dataclass
@@ -50,10 +56,14 @@ class BenchServer:
     def __init__(self, args: list[str]):
         self.process = Process([sys.executable, "-m", "grader.bench_server", *args], text=True, stdin=True,
                                cwd=KIT_ROOT, env=None)
-        line = self.process.first_line(timeout=15)
-        if not line.startswith("listening on "):
-            self.process.kill()
-            raise RuntimeError(f"the server did not start: {line!r}; {self.process.err.data[-2000:]}")
+        try:
+            line = self.process.first_line(timeout=15)
+            if not line.startswith("listening on "):
+                raise AssertionError(f"its first line was {line!r}")
+        except AssertionError as error:
+            self.close()
+            said = self.process.err.data.strip()[-1500:]
+            raise BenchError(f"{' '.join(args)} did not start: {said or error}") from None
         host, port = line.removeprefix("listening on ").rsplit(":", 1)
         self.address = (host, int(port))
         self._asked = 0
@@ -68,8 +78,25 @@ class BenchServer:
         return json.loads(line.removeprefix(tag))
 
     def close(self) -> None:
-        self.process.close_stdin()
-        self.process.wait(10)
+        with contextlib.suppress(OSError):  # it may have died already
+            self.process.close_stdin()
+        try:
+            self.process.popen.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@contextlib.contextmanager
+def started(args: list[str]):
+    """A BenchServer for a `with` block; a server that dies or stops answering becomes a BenchError."""
+    server = BenchServer(args)
+    try:
+        yield server
+    except (OSError, AssertionError) as error:
+        said = server.process.err.data.strip()[-1500:]
+        raise BenchError(f"{' '.join(args)}: " + (f"the server stopped: {said}" if said else str(error))) from None
+    finally:
+        server.close()
 
 
 def messages_for(clients: int, messages: int | None) -> int:
@@ -78,13 +105,10 @@ def messages_for(clients: int, messages: int | None) -> int:
 
 def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple:
     """One run on a fresh server process: (LoadResult, server CPU seconds, peak RSS MiB)."""
-    server = BenchServer(args)
-    try:
+    with started(args) as server:
         before = server.stats()
         result = run_load(server.address, clients, messages, regime)
         after = server.stats()
-    finally:
-        server.close()
     return result, after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
 
 
@@ -144,12 +168,9 @@ def table(records: list[Record]) -> str:
 def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
     """Can the server hold `idle` joined, silent clients and still relay between two more?"""
     lab = find_lab(lab_name)
-    server = BenchServer([lab.stem, str(target)])
-    try:
+    with started([lab.stem, str(target)]) as server:
         result = hold_idle(server.address, idle)
         peak = server.stats()["peak_rss_mib"]
-    finally:
-        server.close()
     ordered = sorted(result.latencies) or [float("nan")]
     figures = {"idle_clients": idle, "still_connected": result.still_connected, "relayed": result.relayed,
                "sent": result.sent, "p50_ms": 1000 * ordered[len(ordered) // 2],
@@ -190,10 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     if any(n < 2 for n in clients) or not set(regimes) <= set(REGIMES) or args.repeat < 1:
         parser.error("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more")
     raise_file_limit()
-    records = bench(lab.stem, target, clients, args.messages, args.repeat, regimes)
-    print()
-    print(table(records))
-    idle = idle_check(lab.stem, target, args.idle) if args.idle else None
+    try:
+        records = bench(lab.stem, target, clients, args.messages, args.repeat, regimes)
+        print()
+        print(table(records))
+        idle = idle_check(lab.stem, target, args.idle) if args.idle else None
+    except BenchError as error:
+        print(f"chatlab bench: {error}", file=sys.stderr)
+        return 2
     from grader.pictures import bench_plot, png
     Path(args.png).write_bytes(png(bench_plot(records)))
     print(f"plot written to {args.png}")

@@ -125,7 +125,10 @@ class Crowd:
 
         while seen[0] < wanted:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {seen[0]} of {wanted} join notices arrived in time")
+                raise TimeoutError(f"only {seen[0]} of {wanted} welcomes and join notices arrived in time")
+            if any(client.closed for client in self.clients):
+                raise ConnectionError(f"the server closed a connection while the clients joined "
+                                      f"({seen[0]} of {wanted} welcomes and join notices had arrived)")
             self.pump(count_notices)
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import threading
 import time
@@ -51,7 +52,15 @@ def raise_file_limit() -> None:
 def start_lab(lab_name: str, target: str):
     lab = find_lab(lab_name)
     server = getattr(load_module(lab, "server", target), lab.server_class)("127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def serve():
+        try:
+            server.serve_forever()
+        except BaseException as error:  # e.g. a stub's "not implemented yet": say so and stop at once
+            print(f"serve_forever() failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            os._exit(1)
+
+    threading.Thread(target=serve, daemon=True).start()
     return server.address
 
 

@@ -111,10 +111,13 @@ def bench_plot(records) -> Figure:
                  "label": f"{server}, {regime}"}
         throughput.plot([r.clients for r in points], [r.lines_per_second for r in points], **style)
         latency.plot([r.clients for r in points], [r.p99_ms for r in points], **style)
+    counts = sorted({r.clients for r in records})
     for axes, title in ((throughput, "lines delivered per second (higher is better)"),
                         (latency, "p99 latency, ms (lower is better)")):
         axes.set_xscale("log")
         axes.set_yscale("log")
+        axes.set_xticks(counts, [str(n) for n in counts])
+        axes.minorticks_off()
         axes.set_xlabel("clients")
         axes.set_title(title, fontsize=10)
         axes.grid(True, which="both", alpha=0.3)

@@ -69,3 +69,8 @@ def test_idle_clients_stay_connected_while_two_others_talk():
     finally:
         server.close()
     assert (result.still_connected, result.relayed) == (40, 20)
+
+
+def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(capsys):
+    assert bench_command(["lab3", "--target", "labs", "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
+    assert "not implemented yet: ChatServer.serve_forever" in capsys.readouterr().err
