@@ -22,6 +22,7 @@ own port, the accepted socket's peer port) while other clients change the server
 """
 from __future__ import annotations
 
+import errno
 import faulthandler
 import json
 import os
@@ -105,6 +106,10 @@ class Gates:
         with self._changed:
             return self._changed.wait_for(lambda: port in self._held, self.GATE_WAIT)
 
+    def is_armed(self, port) -> bool:
+        with self._changed:
+            return port in self._armed
+
     def before_send(self, port) -> None:
         with self._changed:
             if port not in self._armed:
@@ -149,6 +154,10 @@ def inject_faults(faults: dict) -> None:
             data = bytes(memoryview(data)[:send_cap]) if send_cap else data
             if self._peer_port is None:
                 return super().send(data, *flags)
+            if flags and flags[0] & getattr(socket, "MSG_DONTWAIT", 0) and GATES.is_armed(self._peer_port):
+                # A send that must not wait cannot be held: it finds the socket full, as a held
+                # one would be, and whatever the server does with the rest is held instead.
+                raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable (held by the grader)")
             return self._gated(super().send, data, *flags)
 
         def sendall(self, data, *flags):

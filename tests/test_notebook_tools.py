@@ -41,7 +41,8 @@ def test_the_wiretap_records_each_server_call_with_its_thread_peer_and_exact_byt
     relayed = [e for e in events if not e.inbound and e.data == "[alice] При\n".encode()]
     assert [e.peer for e in relayed] == [bob_at]
     readers = {e.thread for e in events if e.inbound and e.peer == alice_at}
-    assert len(readers) == 1 and relayed[0].thread not in readers, "lab 3 sends from a writer thread of bob's"
+    assert len(readers) == 1 and readers.pop().endswith("(handle_client)")
+    assert relayed[0].thread.endswith("(handle_client)"), "a reader delivers; a writer only for a full socket"
 
 
 def test_the_wiretap_records_only_the_tapped_address_and_restores_the_socket_class():
