@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grader.bench_load import hold_idle, run_load
+from grader.bench_load import DEADLINE as LOAD_DEADLINE, hold_idle
 from grader.bench_server import raise_file_limit
 from grader.catalog import KIT_ROOT, find_lab, target_dir
 from grader.process import Process
@@ -103,26 +103,30 @@ def messages_for(clients: int, messages: int | None) -> int:
     return messages or max(5, DELIVERIES // (clients * (clients - 1)))
 
 
-def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple:
-    """One run on a fresh server process: (LoadResult, server CPU seconds, peak RSS MiB)."""
+def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple[dict, float, float | None]:
+    """One run, a fresh server process and a fresh load process: (load summary, server CPU s, peak MiB)."""
     with started(args) as server:
         before = server.stats()
-        result = run_load(server.address, clients, messages, regime)
+        load = Process([sys.executable, "-m", "grader.bench_load", *map(str, server.address), clients, messages,
+                        regime], text=True, stdin=False, cwd=KIT_ROOT, env=None)
+        try:
+            line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
+        except AssertionError:
+            raise BenchError(f"the load failed: {load.err.data.strip()[-1500:]}") from None
         after = server.stats()
-    return result, after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
+    return json.loads(line), after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
 
 
 def summarise(name: str, regime: str, clients: int, messages: int, runs: list[tuple]) -> Record:
-    results = [run[0] for run in runs]
-    delivered = [max(1, r.delivered) for r in results]
+    loads = [run[0] for run in runs]
     peaks = [run[2] for run in runs if run[2] is not None]
     return Record(
         name, regime, clients, messages, len(runs),
-        statistics.median(r.lines_per_second for r in results),
-        statistics.median(r.latency_ms(0.50) for r in results),
-        statistics.median(r.latency_ms(0.99) for r in results),
-        statistics.median(1e6 * cpu / count for (_, cpu, _), count in zip(runs, delivered)),
-        sum(r.lost for r in results), sum(r.duplicated for r in results),
+        statistics.median(load["lines_per_second"] for load in loads),
+        statistics.median(load["p50_ms"] for load in loads),
+        statistics.median(load["p99_ms"] for load in loads),
+        statistics.median(1e6 * cpu / max(1, load["delivered"]) for load, cpu, _ in runs),
+        sum(load["lost"] for load in loads), sum(load["duplicated"] for load in loads),
         max(peaks) if peaks else None)
 
 
@@ -142,8 +146,8 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
                     run = measure(args, count, lines, regime)
                     runs[name].append(run)
                     say(f"[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
-                        f"{run[0].lines_per_second:>9,.0f} lines/s  p99 {run[0].latency_ms(0.99):7.2f} ms"
-                        + (f"  LOST {run[0].lost}" if run[0].lost else ""))
+                        f"{run[0]['lines_per_second']:>9,.0f} lines/s  p99 {run[0]['p99_ms']:7.2f} ms"
+                        + (f"  LOST {run[0]['lost']}" if run[0]["lost"] else ""))
             summary = {name: summarise(name, regime, count, lines, found) for name, found in runs.items()}
             peer = summary[PEER]
             for record in summary.values():
