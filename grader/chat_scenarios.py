@@ -91,17 +91,21 @@ def port_of(client) -> int:
     return client.sock.getsockname()[1]
 
 
-def hold_until_a_send_fails(scenario, host, port: int, name: str) -> None:
-    """With faults {"gates": True}: wait until the server's recv() for the client at `port` has seen its
-    reset and is held there (see grader/child.py, Gates) until a send to that client fails.
-
-    The vanished client is then certainly still in the server's list when the next broadcast runs.
+@contextlib.contextmanager
+def held_until_a_send_fails(scenario, host, port: int, name: str):
+    """With faults {"gates": True}: for the `with` block, the client at `port`, which has just reset,
+    stays in the server's list: the server's recv() for it has seen the reset and is held (see
+    grader/child.py, Gates) until a send to that client fails, or the block ends.
     """
     event = host.ask(f"wait-held {port}", timeout=5.0)
     if event and event.get("held"):
         scenario.step(f"(the server's recv() for {name} has seen the reset and is held: {name} is still listed)")
     else:
         scenario.step(f"(the server's recv() for {name} did not see the reset within 3 s)")
+    try:
+        yield
+    finally:
+        host.ask(f"release {port}")
 
 
 def hang_up(scenario, client) -> None:
@@ -402,10 +406,10 @@ def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
     alice, bob = scenario.join(host, "alice", "bob")
     bob_port = port_of(bob)
     reset(scenario, bob)
-    hold_until_a_send_fails(scenario, host, bob_port, bob.name)
-    scenario.send(alice, "are you still there, bob?", "(the server's send to bob fails)")
-    with contextlib.suppress(ExpectationError):  # other tests insist on the notice; this one is about CPU
-        alice.expect("* bob left", timeout=1.0)
+    with held_until_a_send_fails(scenario, host, bob_port, bob.name):
+        scenario.send(alice, "are you still there, bob?", "(the server's send to bob fails)")
+        with contextlib.suppress(ExpectationError):  # other tests insist on the notice; this one is about CPU
+            alice.expect("* bob left", timeout=1.0)
     hang_up(scenario, alice)
     share = scenario.busy_share_while_idle(host)
     assert share < SPIN_SHARE, (f"with no client connected the server was busy {share:.0%} of the time on a core: "

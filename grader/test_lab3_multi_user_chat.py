@@ -14,7 +14,7 @@ import pytest
 from grader.catalog import find_lab
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
-    hold_until_a_send_fails,
+    held_until_a_send_fails,
     port_of,
     reset,
     since,
@@ -110,9 +110,9 @@ def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
     bob_port = port_of(bob)
     reset(scenario, bob)
-    hold_until_a_send_fails(scenario, host, bob_port, "bob")
-    scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
-    carol.expect("[alice] after bob vanished")
+    with held_until_a_send_fails(scenario, host, bob_port, "bob"):
+        scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
+        carol.expect("[alice] after bob vanished")
     expect_anywhere(carol, "* bob left")  # before or after alice's line: both are right
     alice.expect("* bob left")
     scenario.send(carol, "and the room goes on")
