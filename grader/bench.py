@@ -2,9 +2,9 @@
 
 For each number of clients N and each regime (interactive, saturated; see grader/bench_load.py),
 the lab's server and the asyncio peer (grader/bench_peer.py) each run in a fresh process of
-their own (grader/bench_server.py) and take the same load from this one. Runs alternate
-server, peer, server, peer... and every figure is the median of the repetitions: machines are
-noisy, and interleaving spreads the noise fairly. Loopback only.
+their own (grader/bench_server.py) and take the same load, from a fresh load process too. Runs
+alternate server, peer, server, peer... and every figure is the median of the repetitions:
+machines are noisy, and interleaving spreads the noise fairly. Loopback only.
 """
 from __future__ import annotations
 
@@ -113,6 +113,8 @@ def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple[
             line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
         except AssertionError:
             raise BenchError(f"the load failed: {load.err.data.strip()[-1500:]}") from None
+        finally:
+            load.kill()  # it has printed its one line (or failed): nothing more to wait for
         after = server.stats()
     return json.loads(line), after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
 
