@@ -62,8 +62,7 @@ class BenchServer:
                 raise AssertionError(f"its first line was {line!r}")
         except AssertionError as error:
             self.close()
-            said = self.process.err.data.strip()[-1500:]
-            raise BenchError(f"{' '.join(args)} did not start: {said or error}") from None
+            raise BenchError(f"{' '.join(args)} did not start: {self.last_words() or error}") from None
         host, port = line.removeprefix("listening on ").rsplit(":", 1)
         self.address = (host, int(port))
         self._asked = 0
@@ -76,6 +75,13 @@ class BenchServer:
         data = self.process.out.wait_for(tag, timeout=10)
         line = data[data.index(tag):].split("\n", 1)[0]
         return json.loads(line.removeprefix(tag))
+
+    def last_words(self) -> str:
+        """What the server wrote to stderr, once it has exited (or after a second): why it stopped."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.popen.wait(1.0)
+        self.process.err.wait_ended(1.0)
+        return self.process.err.data.strip()[-1500:]
 
     def close(self) -> None:
         with contextlib.suppress(OSError):  # it may have died already
@@ -93,7 +99,7 @@ def started(args: list[str]):
     try:
         yield server
     except (OSError, AssertionError) as error:
-        said = server.process.err.data.strip()[-1500:]
+        said = server.last_words()
         raise BenchError(f"{' '.join(args)}: " + (f"the server stopped: {said}" if said else str(error))) from None
     finally:
         server.close()
@@ -111,8 +117,10 @@ def measure(args: list[str], clients: int, messages: int, regime: str) -> tuple[
                         regime], text=True, stdin=False, cwd=KIT_ROOT, env=None)
         try:
             line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
-        except AssertionError:
-            raise BenchError(f"the load failed: {load.err.data.strip()[-1500:]}") from None
+        except AssertionError:  # the load ended without its figures: say why, the server's reason first
+            said = server.last_words()
+            raise BenchError(f"{' '.join(args)}: the server stopped: {said}" if said
+                             else f"the load failed: {load.err.data.strip()[-1500:]}") from None
         finally:
             load.kill()  # it has printed its one line (or failed): nothing more to wait for
         after = server.stats()

@@ -59,6 +59,8 @@ class Wiretap:
     def __init__(self, address):
         self.address = tuple(address[:2])
         self.log: EventLog[WireEvent] = EventLog()
+        self._sending = 0                     # send() calls under way on tapped sockets
+        self._settled = threading.Condition()
         self._saved: dict[str, object] = {}
         self._start = 0.0
 
@@ -84,15 +86,24 @@ class Wiretap:
         tap = self
 
         def tapped(sock, *args, **kwargs):
-            # A whole send is recorded before it happens: once the bytes are out, the peer may act
-            # on them before this thread runs again, and the record must not come after the answer.
-            if op in ("sendall", "sendto") and tap._is_tapped(sock):
+            if not tap._is_tapped(sock):
+                return method(sock, *args, **kwargs)
+            # Once bytes are out, the peer may act on them before this thread runs again. So a whole
+            # send is recorded before it happens, and a send() (which may send only part, known
+            # after) counts as in flight meanwhile: snapshot() waits for it.
+            if op in ("sendall", "sendto"):
                 tap._record(sock, op, args, None, bytes(args[0]))
-            result = method(sock, *args, **kwargs)
-            if op in ("recv", "recvfrom", "send") and tap._is_tapped(sock):
-                data = {"recv": lambda: result, "recvfrom": lambda: result[0],
-                        "send": lambda: bytes(args[0])[:result]}[op]()
-                tap._record(sock, op, args, result, bytes(data))
+            if op == "send":
+                tap._in_flight(+1)
+            try:
+                result = method(sock, *args, **kwargs)
+                if op in ("recv", "recvfrom", "send"):
+                    data = {"recv": lambda: result, "recvfrom": lambda: result[0],
+                            "send": lambda: bytes(args[0])[:result]}[op]()
+                    tap._record(sock, op, args, result, bytes(data))
+            finally:
+                if op == "send":
+                    tap._in_flight(-1)
             return result
 
         tapped.__name__ = op
@@ -108,7 +119,15 @@ class Wiretap:
         except OSError:
             return False
 
+    def _in_flight(self, change: int) -> None:
+        with self._settled:
+            self._sending += change
+            self._settled.notify_all()
+
     def snapshot(self) -> list[WireEvent]:
+        """The events so far, once no send() is half-recorded (waiting at most a second for one)."""
+        with self._settled:
+            self._settled.wait_for(lambda: not self._sending, 1.0)
         return self.log.snapshot()
 
     def wait_for(self, condition: Callable[[list[WireEvent]], bool], timeout: float = 5.0) -> bool:
