@@ -88,13 +88,9 @@ def show(figure):
     return _display("png", png(figure))
 
 
-def names_of(*clients, **sockets) -> dict[tuple, str]:
-    """{client's address: its name}, as the server sees them: what the pictures label arrows with.
-
-    Scripted clients name themselves; plain sockets are named by keyword: names_of(alice, bob=sock).
-    """
-    named = {client.name: client.sock for client in clients} | sockets
-    return {tuple(sock.getsockname()[:2]): name for name, sock in named.items()}
+def names_of(*clients) -> dict[tuple, str]:
+    """{client's address: its name}, as the server sees them: what the pictures label arrows with."""
+    return {tuple(client.sock.getsockname()[:2]): client.name for client in clients}
 
 
 def print_calls(events, names: dict[tuple, str]) -> None:
