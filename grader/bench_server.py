@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 
+from grader.bench_load import pin_to_cpus
 from grader.catalog import find_lab, load_module
 
 
@@ -81,6 +82,7 @@ def start_peer():
 
 
 def main(argv: list[str]) -> int:
+    pin_to_cpus()  # before any thread starts: threads take their CPUs from the thread that starts them
     raise_file_limit()
     host, port = start_peer() if argv[:1] == ["peer"] else start_lab(*argv[:2])
     print(f"listening on {host}:{port}", flush=True)

@@ -1,11 +1,21 @@
 """`chatlab bench` runs on a small load and counts right; no figure here is a timed assertion."""
 import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
 
-from grader.bench import BenchServer, main as bench_command
+import pytest
+
+from grader.bench import BenchServer, main as bench_command, on_cpus, split_cpus
 from grader.bench_load import hold_idle, run_load
 from grader.bench_peer import AsyncioChatPeer
+from grader.catalog import KIT_ROOT
+
+pinning = pytest.mark.skipif(split_cpus() is None, reason="CPU pinning needs Linux (os.sched_setaffinity) "
+                                                          "and 2 CPUs or more; elsewhere the bench shares them")
 
 
 def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(tmp_path, capsys):
@@ -22,6 +32,44 @@ def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(tmp_
         assert record["lost"] == 0 and record["duplicated"] == 0, record
         assert record["lines_per_second"] > 0 and record["p99_ms"] >= record["p50_ms"] > 0
     assert plot.read_bytes().startswith(b"\x89PNG")
+    cpus = json.loads(figures.read_text())["cpus"]
+    assert cpus == split_cpus()
+    if cpus:
+        assert f"the load on {cpus['load']}, the servers on {cpus['servers']}" in out
+
+
+@pinning
+def test_the_load_and_the_servers_get_cpus_of_their_own():
+    cpus = split_cpus()
+    assert len(cpus["load"]) == 1 and cpus["servers"]
+    assert not set(cpus["load"]) & set(cpus["servers"])
+    assert set(cpus["load"]) | set(cpus["servers"]) == os.sched_getaffinity(0)
+
+
+@pinning
+def test_a_pinned_load_process_runs_on_its_cpu_only():
+    cpu = max(os.sched_getaffinity(0))
+    shown = subprocess.run(
+        [sys.executable, "-c", "import os; from grader.bench_load import pin_to_cpus; pin_to_cpus(); "
+                               "print(sorted(os.sched_getaffinity(0)))"],
+        cwd=KIT_ROOT, env=on_cpus([cpu]), capture_output=True, text=True, timeout=30, check=True).stdout
+    assert shown.strip() == f"[{cpu}]"
+
+
+@pinning
+def test_every_thread_of_a_pinned_server_runs_on_the_servers_cpus_even_the_ones_started_later():
+    cpu = max(os.sched_getaffinity(0))
+    server = BenchServer(["lab3", "solutions"], [cpu])
+    try:
+        with socket.create_connection(server.address, timeout=10) as client:
+            client.sendall(b"alice\n")
+            assert client.makefile("rb").readline() == b"* welcome alice\n"  # its reader thread is running
+            pid = server.process.popen.pid
+            threads = os.listdir(f"/proc/{pid}/task")
+            assert len(threads) >= 4  # main, accept, alice's reader and writer
+            assert {tid: os.sched_getaffinity(int(tid)) for tid in threads} == {tid: {cpu} for tid in threads}
+    finally:
+        server.close()
 
 
 class FaultyPeer(AsyncioChatPeer):
