@@ -1,7 +1,8 @@
 """`chatlab bench`: a chat server side by side with an asyncio peer, under the same load.
 
 For each number of clients N and each regime (interactive, saturated; see grader/bench_load.py),
-the lab's server and the asyncio peer (grader/bench_peer.py) each run in a fresh process of
+the lab's server (lab 3 over TCP, lab 4 over UDP) and the asyncio peer for the same protocol
+(grader/bench_peer.py) each run in a fresh process of
 their own (grader/bench_server.py) and take the same load, from a fresh load process too. Runs
 alternate server, peer, server, peer... and every figure is the median of the repetitions:
 machines are noisy, and interleaving spreads the noise fairly. Loopback only. On Linux the load
@@ -131,13 +132,13 @@ def messages_for(clients: int, messages: int | None) -> int:
     return messages or max(5, DELIVERIES // (clients * (clients - 1)))
 
 
-def measure(args: list[str], clients: int, messages: int, regime: str,
-            cpus: dict[str, list[int]] | None = None) -> tuple[dict, float, float | None]:
+def measure(args: list[str], clients: int, messages: int, regime: str, cpus: dict[str, list[int]] | None = None,
+            transport: str = "tcp") -> tuple[dict, float, float | None]:
     """One run, a fresh server process and a fresh load process: (load summary, server CPU s, peak MiB)."""
     with started(args, cpus and cpus["servers"]) as server:
         before = server.stats()
         load = Process([sys.executable, "-m", "grader.bench_load", *map(str, server.address), clients, messages,
-                        regime], text=True, stdin=False, cwd=KIT_ROOT, env=on_cpus(cpus and cpus["load"]))
+                        regime, transport], text=True, stdin=False, cwd=KIT_ROOT, env=on_cpus(cpus and cpus["load"]))
         try:
             line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
         except AssertionError:  # the load ended without its figures: say why, the server's reason first
@@ -166,7 +167,7 @@ def summarise(name: str, regime: str, clients: int, messages: int, runs: list[tu
 def bench(lab_name: str, target: str, clients: list[int], messages: int | None, repeat: int,
           regimes=REGIMES, cpus: dict[str, list[int]] | None = None, say=print) -> list[Record]:
     lab = find_lab(lab_name)
-    servers = {f"lab{lab.number} ({Path(str(target)).name})": [lab.stem, str(target)], PEER: ["peer"]}
+    servers = {f"lab{lab.number} ({Path(str(target)).name})": [lab.stem, str(target)], PEER: ["peer", lab.transport]}
     records = []
     total, done = len(clients) * len(regimes) * repeat * len(servers), 0
     for count in clients:
@@ -176,7 +177,7 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
             for _ in range(repeat):
                 for name, args in servers.items():  # interleaved: server, peer, server, peer ...
                     done += 1
-                    run = measure(args, count, lines, regime, cpus)
+                    run = measure(args, count, lines, regime, cpus, lab.transport)
                     runs[name].append(run)
                     say(f"[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
                         f"{run[0]['lines_per_second']:>9,.0f} lines/s  p99 {run[0]['p99_ms']:7.2f} ms"
@@ -206,13 +207,13 @@ def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
     """Can the server hold `idle` joined, silent clients and still relay between two more?"""
     lab = find_lab(lab_name)
     with started([lab.stem, str(target)]) as server:
-        result = hold_idle(server.address, idle)
+        result = hold_idle(server.address, idle, transport=lab.transport)
         peak = server.stats()["peak_rss_mib"]
     ordered = sorted(result.latencies) or [float("nan")]
-    figures = {"idle_clients": idle, "still_connected": result.still_connected, "relayed": result.relayed,
+    figures = {"idle_clients": idle, "still_members": result.still_members, "relayed": result.relayed,
                "sent": result.sent, "p50_ms": 1000 * ordered[len(ordered) // 2],
                "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "peak_rss_mib": peak}
-    say(f"{idle} idle clients: {result.still_connected} still connected; {result.relayed} of {result.sent} private "
+    say(f"{idle} idle clients: {result.still_members} still members (in /users); {result.relayed} of {result.sent} private "
         f"lines relayed between two more, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
         + (f"; peak {peak:.0f} MiB" if peak is not None else ""))
     return figures
@@ -224,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Measure a multi-user chat server side by side with an asyncio peer under the same load: "
                     "lines delivered per second, latency p50/p99, server CPU per line, lost and duplicated "
                     "lines, peak memory, and the ratio to the peer.")
-    parser.add_argument("lab", nargs="?", default="lab3", help="the lab whose server is measured (default lab3)")
+    parser.add_argument("lab", nargs="?", default="lab3", help="the lab whose server is measured: lab3 (default, TCP) or lab4 (UDP)")
     parser.add_argument("--target", default="solutions", help="solutions (default), labs or a folder")
     parser.add_argument("--clients", default="10,50,200", help="numbers of clients, comma-separated (default 10,50,200)")
     parser.add_argument("--messages", type=int, help="lines each client sends (default: about "
@@ -246,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         regimes = [r.strip() for r in args.regimes.split(",")]
     except ValueError as error:
         parser.error(str(error))
-    if lab.transport != "tcp" or not lab.has_nicknames or lab.number < 3:
-        parser.error(f"the bench measures a multi-user TCP chat (lab3); {lab.stem} is not one")
+    if lab.number < 3:
+        parser.error(f"the bench measures a multi-user chat (lab3 over TCP, lab4 over UDP); {lab.stem} is not one")
     if any(n < 2 for n in clients) or not set(regimes) <= set(REGIMES) or args.repeat < 1:
         parser.error("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more")
     raise_file_limit()

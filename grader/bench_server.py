@@ -1,4 +1,4 @@
-"""A server for the bench, alone in a process: `python -m grader.bench_server peer | LAB TARGET`.
+"""A server for the bench, alone in a process: `python -m grader.bench_server peer tcp|udp | LAB TARGET`.
 
 The bench measures a server's CPU time and peak memory, so each server gets a process of its
 own, started the same way for the lab's server and for the asyncio peer. It prints
@@ -65,8 +65,8 @@ def start_lab(lab_name: str, target: str):
     return server.address
 
 
-def start_peer():
-    from grader.bench_peer import AsyncioChatPeer
+def start_peer(transport: str):
+    from grader.bench_peer import AsyncioChatPeer, AsyncioUdpChatPeer
 
     listening = threading.Event()
     address = []
@@ -75,7 +75,8 @@ def start_peer():
         address.extend(where)
         listening.set()
 
-    threading.Thread(target=lambda: asyncio.run(AsyncioChatPeer().serve(ready)), daemon=True).start()
+    peer = AsyncioChatPeer() if transport == "tcp" else AsyncioUdpChatPeer()
+    threading.Thread(target=lambda: asyncio.run(peer.serve(ready)), daemon=True).start()
     if not listening.wait(10):
         raise SystemExit("the asyncio peer did not start listening within 10 s")
     return tuple(address)
@@ -84,7 +85,7 @@ def start_peer():
 def main(argv: list[str]) -> int:
     pin_to_cpus()  # before any thread starts: threads take their CPUs from the thread that starts them
     raise_file_limit()
-    host, port = start_peer() if argv[:1] == ["peer"] else start_lab(*argv[:2])
+    host, port = start_peer(argv[1]) if argv[0] == "peer" else start_lab(*argv[:2])
     print(f"listening on {host}:{port}", flush=True)
     for asked, line in enumerate(sys.stdin, start=1):
         if line.strip() == "stats":  # numbered, so an answer can never be taken for an earlier one

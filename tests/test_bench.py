@@ -11,22 +11,23 @@ import pytest
 
 from grader.bench import BenchServer, main as bench_command, on_cpus, split_cpus
 from grader.bench_load import hold_idle, run_load
-from grader.bench_peer import AsyncioChatPeer
+from grader.bench_peer import AsyncioChatPeer, AsyncioUdpChatPeer
 from grader.catalog import KIT_ROOT
 
 pinning = pytest.mark.skipif(split_cpus() is None, reason="CPU pinning needs Linux (os.sched_setaffinity) "
                                                           "and 2 CPUs or more; elsewhere the bench shares them")
 
 
-def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(tmp_path, capsys):
+@pytest.mark.parametrize("lab", ["lab3", "lab4"])
+def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(lab, tmp_path, capsys):
     figures, plot = tmp_path / "bench.json", tmp_path / "bench.png"
-    assert bench_command(["lab3", "--clients", "3,6", "--messages", "4", "--repeat", "1",
+    assert bench_command([lab, "--clients", "3,6", "--messages", "4", "--repeat", "1",
                           "--json", str(figures), "--png", str(plot)]) == 0
     out = capsys.readouterr().out
     assert "[8/8]" in out and "asyncio peer" in out and "ratio" in out
     records = json.loads(figures.read_text())["records"]
     assert {(r["server"], r["regime"], r["clients"]) for r in records} == {
-        (server, regime, n) for server in ("lab3 (solutions)", "asyncio peer")
+        (server, regime, n) for server in (f"{lab} (solutions)", "asyncio peer")
         for regime in ("interactive", "saturated") for n in (3, 6)}
     for record in records:
         assert record["lost"] == 0 and record["duplicated"] == 0, record
@@ -72,8 +73,8 @@ def test_every_thread_of_a_pinned_server_runs_on_the_servers_cpus_even_the_ones_
         server.close()
 
 
-class FaultyPeer(AsyncioChatPeer):
-    """Loses c0's line 1 for everyone and sends c1's line 2 to everyone twice."""
+class Faulty:
+    """Mixed into a peer: loses c0's line 1 for everyone and sends c1's line 2 to everyone twice."""
 
     def broadcast(self, text, sender=None):
         if text.startswith("[c0] 1 "):
@@ -81,6 +82,14 @@ class FaultyPeer(AsyncioChatPeer):
         super().broadcast(text, sender)
         if text.startswith("[c1] 2 "):
             super().broadcast(text, sender)
+
+
+class FaultyPeer(Faulty, AsyncioChatPeer):
+    pass
+
+
+class FaultyUdpPeer(Faulty, AsyncioUdpChatPeer):
+    pass
 
 
 def serve_in_a_thread(peer):
@@ -93,15 +102,17 @@ def serve_in_a_thread(peer):
     return tuple(address)
 
 
-def test_the_load_counts_each_lost_and_duplicated_line_exactly():
-    address = serve_in_a_thread(FaultyPeer())
-    result = run_load(address, clients=4, messages=5, regime="saturated", deadline=30, quiet=2)
+@pytest.mark.parametrize("peer, transport", [(FaultyPeer, "tcp"), (FaultyUdpPeer, "udp")])
+def test_the_load_counts_each_lost_and_duplicated_line_exactly(peer, transport):
+    address = serve_in_a_thread(peer())
+    result = run_load(address, clients=4, messages=5, regime="saturated", deadline=30, quiet=2, transport=transport)
     assert (result.expected, result.lost, result.duplicated) == (4 * 3 * 5, 3, 3)
     assert result.delivered == result.expected - 3 == len(result.latencies)
 
 
-def test_a_bench_server_answers_each_stats_request_in_turn():
-    server = BenchServer(["peer"])
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_a_bench_server_answers_each_stats_request_in_turn(transport):
+    server = BenchServer(["peer", transport])
     try:
         first, second = server.stats(), server.stats()
     finally:
@@ -110,15 +121,24 @@ def test_a_bench_server_answers_each_stats_request_in_turn():
     assert first["peak_rss_mib"] is None or first["peak_rss_mib"] > 1
 
 
-def test_idle_clients_stay_connected_while_two_others_talk():
-    server = BenchServer(["lab3", "solutions"])
+@pytest.mark.parametrize("lab, transport", [("lab3", "tcp"), ("lab4", "udp")])
+def test_idle_clients_stay_members_while_two_others_talk(lab, transport):
+    server = BenchServer([lab, "solutions"])
     try:
-        result = hold_idle(server.address, idle=40, lines=20, deadline=60)
+        result = hold_idle(server.address, idle=40, lines=20, deadline=60, transport=transport)
     finally:
         server.close()
-    assert (result.still_connected, result.relayed) == (40, 20)
+    assert (result.still_members, result.relayed) == (40, 20)
 
 
-def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(capsys):
-    assert bench_command(["lab3", "--target", "labs", "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
-    assert "not implemented yet: ChatServer.serve_forever" in capsys.readouterr().err
+@pytest.mark.parametrize("lab, server_class", [("lab3", "ChatServer"), ("lab4", "UdpChatServer")])
+def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(lab, server_class, capsys):
+    assert bench_command([lab, "--target", "labs", "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
+    assert f"not implemented yet: {server_class}.serve_forever" in capsys.readouterr().err
+
+
+def test_the_bench_refuses_a_lab_that_is_not_a_multi_user_chat(capsys):
+    with pytest.raises(SystemExit) as exit:
+        bench_command(["lab2"])
+    assert exit.value.code == 2
+    assert "lab3 over TCP, lab4 over UDP" in capsys.readouterr().err

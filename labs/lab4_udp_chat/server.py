@@ -12,6 +12,7 @@ it must receive while you type.
 """
 import argparse
 import re
+import select
 import socket
 import threading
 import time
@@ -36,7 +37,7 @@ class UdpChatServer:
 
     def serve_forever(self):
         """Receive and answer datagrams until shutdown(), forgetting silent members as we go."""
-        # TODO: recvfrom in a loop with a timeout; handle each datagram; sweep
+        # TODO: wait (bounded) for a datagram, recvfrom, handle it; sweep now and then
         raise NotImplementedError("not implemented yet: UdpChatServer.serve_forever")
 
     def handle_datagram(self, data, address):
