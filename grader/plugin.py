@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalog import target_dir
+from grader.process import let_ctrl_c_through
 from grader.rubric import WEIGHTS, assignment_grade, lab_percent
 from grader.scenario import Scenario, timed_out
 
@@ -59,6 +60,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n, bonus=False, hint=None): points a graded test is worth")
     config._chatlab_scores = Scores()
     target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
+    let_ctrl_c_through()  # a grader started in the background must still be able to Ctrl+C a server
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected: a deselected test is not graded

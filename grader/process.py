@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -159,3 +160,15 @@ class Process:
         self.err.join()
         self.popen.stdout.close()
         self.popen.stderr.close()
+
+
+def let_ctrl_c_through() -> None:
+    """Undo an inherited "ignore Ctrl+C", so that the programs we start can be stopped with one.
+
+    A shell starts a background job (`chatlab grade &`) with SIGINT ignored, and an ignored
+    signal stays ignored in every program started from it: a server under test would then
+    ignore Ctrl+C, and the grader's Ctrl+C probe would blame the student. Call it from the
+    main thread, before starting anything; where SIGINT was not ignored it changes nothing.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -10,7 +10,11 @@ from __future__ import annotations
 import pytest
 
 from grader.catalog import KIT_ROOT
-from grader.process import Process
+from grader.process import Process, let_ctrl_c_through
+
+
+def pytest_configure(config):
+    let_ctrl_c_through()  # tests send Ctrl+C to servers they start, even when pytest runs in the background
 
 
 @pytest.fixture

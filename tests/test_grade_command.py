@@ -1,8 +1,11 @@
 """`chatlab grade`, run as a student runs it: a process of its own, in a folder of the student's."""
 import json
 import os
+import signal
 import subprocess
 import sys
+
+import pytest
 
 from grader.catalog import KIT_ROOT, SOLUTIONS_DIR
 
@@ -44,3 +47,14 @@ def test_a_target_that_does_not_exist_is_refused_in_one_line(tmp_path):
     done = chatlab_grade("--target", tmp_path / "nowhere", cwd=tmp_path)
     assert done.returncode != 0
     assert done.stderr.strip().startswith("chatlab: --target") and "\n" not in done.stderr.strip()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="an inherited 'ignore SIGINT' is a POSIX matter")
+def test_the_ctrl_c_probe_works_even_when_the_grader_was_started_ignoring_ctrl_c(tmp_path):
+    # A shell starts a background job (`chatlab grade &`) with SIGINT ignored, and an ignored
+    # signal stays ignored in every process started after: the student's server too.
+    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "lab1", "-k", "ctrl_c", "--target", "solutions"],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, encoding="utf-8", timeout=LIMIT,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert "1 passed" in done.stdout
