@@ -1,1 +1,1 @@
-"""The kit's tooling: lab catalogue, release tool (solutions/ -> labs/), CLI and, later, the grader."""
+"""The graded scenarios: `pytest grader/` grades the labs (machinery in chatlab.grading)."""

@@ -25,7 +25,8 @@ import time
 
 import pytest
 
-from grader.harness import ExpectationError, tcp_queues
+from chatlab.harness.tcp_queues import tcp_queues
+from chatlab.harness.waiting import ExpectationError
 
 TOO_LONG = "! line too long (max 4096 bytes)"
 INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"
@@ -95,7 +96,7 @@ def port_of(client) -> int:
 def held_until_a_send_fails(scenario, host, port: int, name: str):
     """With faults {"gates": True}: for the `with` block, the client at `port`, which has just reset,
     stays in the server's list: the server's recv() for it has seen the reset and is held (see
-    grader/child.py, Gates) until a send to that client fails, or the block ends.
+    chatlab/sandbox/child.py, Gates) until a send to that client fails, or the block ends.
     """
     event = host.ask(f"wait-held {port}", timeout=5.0)
     if event and event.get("held"):

@@ -3,9 +3,9 @@ import sys
 
 import pytest
 
-from grader.catalog import find_lab, target_dir
-from grader.harness import LineClient
-from grader.sandbox import StartedScript
+from chatlab.catalog import find_lab, target_dir
+from chatlab.harness.clients import LineClient
+from chatlab.sandbox.script import StartedScript
 
 LAB = find_lab("lab1")
 

@@ -6,7 +6,7 @@ back, cut where TCP may cut it.
 """
 import pytest
 
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
 
 LAB = find_lab("lab1")
 

@@ -7,7 +7,7 @@ grader/chat_scenarios.py and run here against lab 2; this module adds what only 
 """
 import pytest
 
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     since,
     test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,

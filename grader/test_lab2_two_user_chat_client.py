@@ -7,7 +7,7 @@ runs these scenarios again against it.
 """
 import pytest
 
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
 
 LAB = find_lab("lab2")
 NICK = "Иван"  # a Cyrillic nickname: the client must send UTF-8, from the command line on

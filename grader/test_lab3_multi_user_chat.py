@@ -4,14 +4,16 @@ Any number of members; each line goes to every other member; /users, /msg and /q
 commands. Everything lab 2 promises still holds: the shared scenarios of
 grader/chat_scenarios.py run here against lab 3. This module adds the commands, the races
 of a room shared by many threads (made certain with the sandbox's gates, see
-grader/child.py), fifty clients at once, and a client that never reads.
+chatlab/sandbox/child.py), fifty clients at once, and a client that never reads.
 """
 import contextlib
 import socket
 
 import pytest
 
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
+from chatlab.harness.clients import ScriptedClient
+from chatlab.harness.waiting import WAIT, ExpectationError
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
     held_until_a_send_fails,
@@ -40,7 +42,6 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_the_sockets_of_departed_clients_are_closed,
     test_two_lines_sent_in_one_segment_arrive_as_two_messages,
 )
-from grader.harness import WAIT, ExpectationError, ScriptedClient
 
 LAB = find_lab("lab3")
 

@@ -4,7 +4,7 @@ A lab 3 client speaks exactly as a lab 2 client does (the nickname line, then ty
 it prints every line the server sends; /quit at the end of input): the lab 2 client's
 scenarios run again here, against lab 3's client.py (see test_lab2_two_user_chat_client.py).
 """
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
 from grader.test_lab2_two_user_chat_client import (  # noqa: F401  (pytest collects them here, for lab 3)
     test_a_cyrillic_line_cut_inside_a_letter_at_byte_1024_is_printed_whole_and_so_is_the_next,
     test_a_line_that_arrives_in_two_pieces_is_printed_whole,

@@ -12,8 +12,8 @@ from itertools import permutations
 
 import pytest
 
-from grader.catalog import find_lab
-from grader.harness import WAIT, describe
+from chatlab.catalog import find_lab
+from chatlab.harness.waiting import WAIT, describe
 
 LAB = find_lab("lab4")
 

@@ -6,7 +6,7 @@ sends (one datagram per message, UTF-8) and sends it datagrams of its own.
 """
 import pytest
 
-from grader.catalog import find_lab
+from chatlab.catalog import find_lab
 from grader.test_lab2_two_user_chat_client import (  # noqa: F401  (pytest collects it here, for lab 4)
     test_lines_from_the_server_are_printed_while_nothing_is_typed,
 )

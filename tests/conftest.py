@@ -1,7 +1,7 @@
 """What the tests that run real processes share: the kit's CLI, nc and telnet.
 
 A thread collects everything a process writes to a pipe, and every wait on it is bounded
-(grader/process.py: Process and Output), so a process that stays silent fails the test
+(chatlab/harness/process.py: Process and Output), so a process that stays silent fails the test
 instead of hanging it. Every process a test starts is killed, by its Popen object, when the
 test ends.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from grader.catalog import KIT_ROOT
-from grader.process import Process, let_ctrl_c_through
+from chatlab.catalog import KIT_ROOT
+from chatlab.harness.process import Process, let_ctrl_c_through
 
 
 def pytest_configure(config):

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
+from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
 HARD_LIMIT = 300.0  # seconds: past this a grader run is killed, and that is a failure of the kit

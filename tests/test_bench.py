@@ -9,10 +9,11 @@ import threading
 
 import pytest
 
-from grader.bench import BenchServer, main as bench_command, on_cpus, split_cpus
-from grader.bench_load import hold_idle, run_load
-from grader.bench_peer import AsyncioChatPeer, AsyncioUdpChatPeer
-from grader.catalog import KIT_ROOT
+from chatlab.bench.load import hold_idle, run_load
+from chatlab.bench.peers import AsyncioChatPeer, AsyncioUdpChatPeer
+from chatlab.bench.runner import BenchServer, on_cpus, split_cpus
+from chatlab.bench.runner import main as bench_command
+from chatlab.catalog import KIT_ROOT
 
 pinning = pytest.mark.skipif(split_cpus() is None, reason="CPU pinning needs Linux (os.sched_setaffinity) "
                                                           "and 2 CPUs or more; elsewhere the bench shares them")
@@ -51,7 +52,7 @@ def test_the_load_and_the_servers_get_cpus_of_their_own():
 def test_a_pinned_load_process_runs_on_its_cpu_only():
     cpu = max(os.sched_getaffinity(0))
     shown = subprocess.run(
-        [sys.executable, "-c", "import os; from grader.bench_load import pin_to_cpus; pin_to_cpus(); "
+        [sys.executable, "-c", "import os; from chatlab.bench.load import pin_to_cpus; pin_to_cpus(); "
                                "print(sorted(os.sched_getaffinity(0)))"],
         cwd=KIT_ROOT, env=on_cpus([cpu]), capture_output=True, text=True, timeout=30, check=True).stdout
     assert shown.strip() == f"[{cpu}]"

@@ -1,6 +1,6 @@
 """The `chatlab` command as students run it: a process of its own, reached through pipes and sockets.
 
-Run as `python -m grader.cli` (what the installed `chatlab` runs), so the tests do not need
+Run as `python -m chatlab.cli` (what the installed `chatlab` runs), so the tests do not need
 the console script on PATH. Every server listens on 127.0.0.1 port 0 and the tests read the
 real port from its first line; every wait is bounded and every process is killed when its
 test ends (see conftest.py).
@@ -14,8 +14,10 @@ import time
 
 import pytest
 
-from grader.catalog import LABS, SOLUTIONS_DIR, find_lab
-from grader.harness import WAIT, client_for, lab_session
+from chatlab.catalog import LABS, SOLUTIONS_DIR, find_lab
+from chatlab.harness.clients import client_for
+from chatlab.harness.session import lab_session
+from chatlab.harness.waiting import WAIT
 
 LAB1, LAB3 = find_lab("1"), find_lab("3")
 LISTENING = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
@@ -29,9 +31,9 @@ def lab_id(lab):
 
 @pytest.fixture
 def chatlab(spawn):
-    """chatlab(*args, stdin=False) -> Process running `python -m grader.cli args`."""
+    """chatlab(*args, stdin=False) -> Process running `python -m chatlab.cli args`."""
     def run(*args, stdin=False):
-        return spawn([sys.executable, "-m", "grader.cli", *args], stdin=stdin, env=ENV)
+        return spawn([sys.executable, "-m", "chatlab.cli", *args], stdin=stdin, env=ENV)
     return run
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from grader.harness import LineClient
+from chatlab.harness.clients import LineClient
 
 resource = pytest.importorskip("resource", reason="lowering the descriptor limit needs POSIX `resource`")
 
@@ -16,7 +16,7 @@ FD_LIMIT = 48
 START_SERVER = f"""
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, ({FD_LIMIT}, {FD_LIMIT}))
-from grader.cli import main
+from chatlab.cli import main
 sys.exit(main(["serve", "lab3", "--port", "0"]))
 """
 

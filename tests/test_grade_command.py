@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from grader.catalog import KIT_ROOT, SOLUTIONS_DIR
+from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR
 
 LIMIT = 120  # seconds: far more than one lab takes
 # As a student's shell has it: bytecode caches allowed (the command must stop them itself).
@@ -16,7 +16,7 @@ ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get(
 
 
 def chatlab_grade(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "grader.cli", "grade", *map(str, args)], cwd=cwd, env=ENV,
+    return subprocess.run([sys.executable, "-m", "chatlab.cli", "grade", *map(str, args)], cwd=cwd, env=ENV,
                           capture_output=True, text=True, encoding="utf-8", timeout=LIMIT)
 
 
@@ -53,7 +53,7 @@ def test_a_target_that_does_not_exist_is_refused_in_one_line(tmp_path):
 def test_the_ctrl_c_probe_works_even_when_the_grader_was_started_ignoring_ctrl_c(tmp_path):
     # A shell starts a background job (`chatlab grade &`) with SIGINT ignored, and an ignored
     # signal stays ignored in every process started after: the student's server too.
-    done = subprocess.run([sys.executable, "-m", "grader.cli", "grade", "lab1", "-k", "ctrl_c", "--target", "solutions"],
+    done = subprocess.run([sys.executable, "-m", "chatlab.cli", "grade", "lab1", "-k", "ctrl_c", "--target", "solutions"],
                           cwd=tmp_path, env=ENV, capture_output=True, text=True, encoding="utf-8", timeout=LIMIT,
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert done.returncode == 0, done.stdout[-3000:]

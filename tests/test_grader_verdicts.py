@@ -19,9 +19,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from grader.harness import WAIT
 from grading import GradeRun, broken_names, broken_role, broken_spec, build_broken, grade
+
+from chatlab.harness.waiting import WAIT
 
 SOLUTIONS_BOUND = 60.0  # seconds for the whole grader on the solutions (about 10 alone, 20 under load)
 STUBS_BOUND = 60.0      # seconds for the whole grader on the stubs, where every test fails at once (about 10 alone)

@@ -1,8 +1,8 @@
 """The hint catalogue: every hint in both languages, and every hint a scenario names exists."""
 import re
 
-from grader.catalog import KIT_ROOT
-from grader.hints import HINTS, LABELS
+from chatlab.catalog import KIT_ROOT
+from chatlab.grading.hints import HINTS, LABELS
 
 NAMED = re.compile(r"""(?:hint=|\.hint\()["']([\w-]+)["']""")
 

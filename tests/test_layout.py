@@ -1,7 +1,8 @@
 """The kit's shape: one name per lab in every place, and a README whose commands are true."""
+import ast
 import re
 
-from grader.catalog import KIT_ROOT, LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE, find_lab
+from chatlab.catalog import KIT_ROOT, LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE, find_lab
 
 README = (KIT_ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -42,3 +43,24 @@ def test_readme_shows_the_two_commands_for_a_fresh_machine():
     blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)
     assert any(block.endswith("&& chatlab demo") for block in blocks)
     assert any(block.endswith("&& pytest") for block in blocks)
+
+
+def test_grader_holds_only_graded_scenarios():
+    """grader/ is what `pytest grader/` grades; the machinery lives in the chatlab package."""
+    for module in (KIT_ROOT / "grader").glob("*.py"):
+        if module.name in ("__init__.py", "conftest.py"):
+            continue
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        scenarios = [node.name for node in tree.body
+                     if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+        imported = [alias.asname or alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                    for alias in node.names if alias.name.startswith("test_")]
+        assert scenarios or imported, f"grader/{module.name} holds no scenario: it belongs in chatlab/"
+
+
+def test_the_chatlab_command_and_every_chatlab_package_say_who_they_are_for():
+    pyproject = (KIT_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'chatlab = "chatlab.cli:main"' in pyproject
+    for init in sorted((KIT_ROOT / "chatlab").rglob("__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc and len(doc.splitlines()) >= 2, f"{init.relative_to(KIT_ROOT)} needs a docstring of a few lines"

@@ -4,12 +4,14 @@ import socket
 
 import pytest
 
-from grader.catalog import LABS, LABS_DIR, find_lab
-from grader.harness import DatagramClient, lab_session
-from grader.lossy_relay import LossyRelay
-from grader.notebook import GradeReport, _outcome, names_of, protocol_section, todos
-from grader.pictures import png, sequence_diagram, thread_timeline
-from grader.wiretap import Wiretap
+from chatlab.catalog import LABS, LABS_DIR, find_lab
+from chatlab.harness.clients import DatagramClient
+from chatlab.harness.lossy_relay import LossyRelay
+from chatlab.harness.session import lab_session
+from chatlab.harness.wiretap import Wiretap
+from chatlab.notebook.check import GradeReport, _outcome
+from chatlab.notebook.pictures import png, sequence_diagram, thread_timeline
+from chatlab.notebook.show import names_of, protocol_section, todos
 
 LAB3 = find_lab("lab3")
 

@@ -8,10 +8,11 @@ import re
 
 import pytest
 
-from grader.catalog import LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
-from grader.notebook import check_your_work
-from grader.notebook_runner import all_notebooks, execute, main as notebooks_command
-from grader.release import BEGIN, END
+from chatlab.catalog import LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
+from chatlab.notebook.check import check_your_work
+from chatlab.notebook.runner import all_notebooks, execute
+from chatlab.notebook.runner import main as notebooks_command
+from chatlab.release import BEGIN, END
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def test_chatlab_notebooks_reports_a_cell_that_fails(tmp_path, monkeypatch, caps
     notebook["cells"].append({"cell_type": "code", "id": "fails", "metadata": {}, "outputs": [], "execution_count": None,
                               "source": "raise ValueError('a cell that fails')"})
     (broken / f"{START_HERE}.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
-    monkeypatch.setattr("grader.notebook_runner.NOTEBOOKS_DIR", broken)
+    monkeypatch.setattr("chatlab.notebook.runner.NOTEBOOKS_DIR", broken)
     assert notebooks_command([START_HERE]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "ValueError: a cell that fails" in out

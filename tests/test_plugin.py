@@ -1,19 +1,19 @@
-"""The grading plugin (grader/plugin.py) on fake lab modules, run by pytester: the one place the
-kit reads the grader's terminal text. Also the failure story of grader/scenario.py, in Russian.
+"""The grading plugin (chatlab/grading/plugin.py) on fake lab modules, run by pytester: the one place the
+kit reads the grader's terminal text. Also the failure story of chatlab/grading/scenario.py, in Russian.
 """
 import json
 
 import pytest
 
-from grader.catalog import find_lab
-from grader.hints import hint, label
-from grader.scenario import Scenario
+from chatlab.catalog import find_lab
+from chatlab.grading.hints import hint, label
+from chatlab.grading.scenario import Scenario
 
 pytest_plugins = ["pytester"]
 
 FAKE_LAB3 = """
     import pytest
-    from grader.catalog import find_lab
+    from chatlab.catalog import find_lab
 
     LAB = find_lab("lab3")
 
@@ -41,7 +41,7 @@ FAKE_LAB3 = """
 
 FAKE_LAB2 = """
     import pytest
-    from grader.catalog import find_lab
+    from chatlab.catalog import find_lab
 
     LAB = find_lab("lab2")
 
@@ -56,7 +56,7 @@ FAKE_LAB2 = """
 
 FAKE_SCENARIO = """
     import pytest
-    from grader.catalog import find_lab
+    from chatlab.catalog import find_lab
 
     LAB = find_lab("lab1")
 
@@ -74,7 +74,7 @@ def fake_labs(pytester):
 
 
 def run_grader(pytester, *args):
-    return pytester.runpytest("-p", "grader.plugin", "-p", "no:cacheprovider", "--target", "solutions", *args)
+    return pytester.runpytest("-p", "chatlab.grading.plugin", "-p", "no:cacheprovider", "--target", "solutions", *args)
 
 
 def test_the_score_table_lists_each_lab_earned_of_possible_and_what_failed(fake_labs):

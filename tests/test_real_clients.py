@@ -10,8 +10,9 @@ import subprocess
 
 import pytest
 
-from grader.catalog import find_lab
-from grader.harness import WAIT, lab_session
+from chatlab.catalog import find_lab
+from chatlab.harness.session import lab_session
+from chatlab.harness.waiting import WAIT
 
 NC = shutil.which("nc")
 if NC is None:

@@ -1,13 +1,13 @@
-"""Tests for grader/release.py: solutions/ -> labs/ starter code, and protecting students' edits."""
+"""Tests for chatlab/release.py: solutions/ -> labs/ starter code, and protecting students' edits."""
 import importlib.util
 import json
 import textwrap
 
 import pytest
 
-from grader import release
-from grader.catalog import LABS_DIR, SOLUTIONS_DIR
-from grader.release import MANIFEST, ReleaseError, check, generate, stub_source
+from chatlab import release
+from chatlab.catalog import LABS_DIR, SOLUTIONS_DIR
+from chatlab.release import MANIFEST, ReleaseError, check, generate, stub_source
 
 SERVER = textwrap.dedent('''\
     """A tiny chat room."""

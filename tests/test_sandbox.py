@@ -1,4 +1,4 @@
-"""The grader's sandbox (grader/sandbox.py) on its own: a submission's server in a child process.
+"""The grader's sandbox (chatlab/sandbox/server_process.py) on its own: a submission's server in a child process.
 
 A stub fails the clients at once; a server that exits, hangs at import or raises in
 __init__ is reported, within a bound, with where it happened; stacks() names the line a
@@ -14,10 +14,11 @@ import time
 
 import pytest
 
-from grader import sandbox
-from grader.catalog import find_lab, lab_file
-from grader.harness import WAIT, ExpectationError
-from grader.sandbox import ServerProcess, StartedScript, SubmissionError
+from chatlab.catalog import find_lab, lab_file
+from chatlab.harness.waiting import WAIT, ExpectationError
+from chatlab.sandbox import server_process
+from chatlab.sandbox.script import StartedScript
+from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
 LAB1 = find_lab("lab1")
 
@@ -149,8 +150,8 @@ def test_an_error_in_init_is_reported_at_once_with_its_line(submission):
 
 
 def test_an_import_that_hangs_is_reported_with_its_line_and_not_waited_for_twice(submission, monkeypatch):
-    monkeypatch.setattr(sandbox, "START_HANGS", {})
-    monkeypatch.setattr(sandbox, "STARTUP_WAIT", 2.5)
+    monkeypatch.setattr(server_process, "START_HANGS", {})
+    monkeypatch.setattr(server_process, "STARTUP_WAIT", 2.5)
     target = submission("""
         import threading
         NEVER = threading.Event()

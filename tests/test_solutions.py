@@ -8,8 +8,10 @@ import socket
 
 import pytest
 
-from grader.catalog import find_lab
-from grader.harness import WAIT, ExpectationError, TypedClient, lab_session
+from chatlab.catalog import find_lab
+from chatlab.harness.clients import TypedClient
+from chatlab.harness.session import lab_session
+from chatlab.harness.waiting import WAIT, ExpectationError
 
 LAB1, LAB2, LAB3, LAB4 = (find_lab(str(n)) for n in (1, 2, 3, 4))
 

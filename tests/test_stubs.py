@@ -6,8 +6,10 @@ from unittest import mock
 
 import pytest
 
-from grader.catalog import LABS, lab_file, load_module
-from grader.harness import ExpectationError, LabSession, TypedClient, lab_session
+from chatlab.catalog import LABS, lab_file, load_module
+from chatlab.harness.clients import TypedClient
+from chatlab.harness.session import LabSession, lab_session
+from chatlab.harness.waiting import ExpectationError
 
 STUB_FILES = [(lab, role) for lab in LABS for role in ("server", "client")]
 

@@ -1,9 +1,9 @@
 """`chatlab bench`: a chat server side by side with an asyncio peer, under the same load.
 
-For each number of clients N and each regime (interactive, saturated; see grader/bench_load.py),
+For each number of clients N and each regime (interactive, saturated; see chatlab/bench/load.py),
 the lab's server (lab 3 over TCP, lab 4 over UDP) and the asyncio peer for the same protocol
-(grader/bench_peer.py) each run in a fresh process of
-their own (grader/bench_server.py) and take the same load, from a fresh load process too. Runs
+(chatlab/bench/peers.py) each run in a fresh process of
+their own (chatlab/bench/server.py) and take the same load, from a fresh load process too. Runs
 alternate server, peer, server, peer... and every figure is the median of the repetitions:
 machines are noisy, and interleaving spreads the noise fairly. Loopback only. On Linux the load
 runs on a CPU of its own and the servers on the others (see `split_cpus`).
@@ -20,10 +20,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from grader.bench_load import CPUS_VARIABLE, DEADLINE as LOAD_DEADLINE, hold_idle
-from grader.bench_server import raise_file_limit
-from grader.catalog import KIT_ROOT, find_lab, target_dir
-from grader.process import Process
+from chatlab.bench.load import CPUS_VARIABLE, hold_idle
+from chatlab.bench.load import DEADLINE as LOAD_DEADLINE
+from chatlab.bench.server import raise_file_limit
+from chatlab.catalog import KIT_ROOT, find_lab, target_dir
+from chatlab.harness.process import Process
 
 PEER = "asyncio peer"
 REGIMES = ("interactive", "saturated")
@@ -77,7 +78,7 @@ class BenchServer:
     """A server in a process of its own, asked for its CPU time and peak memory over a pipe."""
 
     def __init__(self, args: list[str], cpus: list[int] | None = None):
-        self.process = Process([sys.executable, "-m", "grader.bench_server", *args], text=True, stdin=True,
+        self.process = Process([sys.executable, "-m", "chatlab.bench.server", *args], text=True, stdin=True,
                                cwd=KIT_ROOT, env=on_cpus(cpus))
         try:
             line = self.process.first_line(timeout=15)
@@ -137,7 +138,7 @@ def measure(args: list[str], clients: int, messages: int, regime: str, cpus: dic
     """One run, a fresh server process and a fresh load process: (load summary, server CPU s, peak MiB)."""
     with started(args, cpus and cpus["servers"]) as server:
         before = server.stats()
-        load = Process([sys.executable, "-m", "grader.bench_load", *map(str, server.address), clients, messages,
+        load = Process([sys.executable, "-m", "chatlab.bench.load", *map(str, server.address), clients, messages,
                         regime, transport], text=True, stdin=False, cwd=KIT_ROOT, env=on_cpus(cpus and cpus["load"]))
         try:
             line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
@@ -264,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     except BenchError as error:
         print(f"chatlab bench: {error}", file=sys.stderr)
         return 2
-    from grader.pictures import bench_plot, png
+    from chatlab.bench.plot import bench_plot
+    from chatlab.notebook.pictures import png
     Path(args.png).write_bytes(png(bench_plot(records)))
     print(f"plot written to {args.png}")
     if args.json:

@@ -1,4 +1,4 @@
-"""A server for the bench, alone in a process: `python -m grader.bench_server peer tcp|udp | LAB TARGET`.
+"""A server for the bench, alone in a process: `python -m chatlab.bench.server peer tcp|udp | LAB TARGET`.
 
 The bench measures a server's CPU time and peak memory, so each server gets a process of its
 own, started the same way for the lab's server and for the asyncio peer. It prints
@@ -14,8 +14,8 @@ import sys
 import threading
 import time
 
-from grader.bench_load import pin_to_cpus
-from grader.catalog import find_lab, load_module
+from chatlab.bench.load import pin_to_cpus
+from chatlab.catalog import find_lab, load_module
 
 
 def peak_rss_mib() -> float | None:
@@ -66,7 +66,7 @@ def start_lab(lab_name: str, target: str):
 
 
 def start_peer(transport: str):
-    from grader.bench_peer import AsyncioChatPeer, AsyncioUdpChatPeer
+    from chatlab.bench.peers import AsyncioChatPeer, AsyncioUdpChatPeer
 
     listening = threading.Event()
     address = []

@@ -1,215 +1,25 @@
-"""A student's client run as a person runs it, talking to a scripted server of the grader's.
+"""The grader's scripted server, the other end of a student's client under test.
 
-`StudentClient` starts `python <target>/<lab>/client.py --host 127.0.0.1 --port P [--name N]`
-with pipes: the test types lines into its stdin, closes stdin (Ctrl+D), and waits for the
-lines it prints. `FakeServer` is the other end: a TCP listener (or a bound UDP socket) on
-127.0.0.1 port 0 that checks, byte for byte, what the client sends, and sends it lines,
-split where the test wants them split. Both record their steps in the Scenario's story.
-
-Every wait is bounded. A client that dies with NotImplementedError (a stub) cuts every wait
-short at once with "not implemented yet: <function>"; a client that exits wakes the fake
-server, which then reads what is left and stops waiting.
+A TCP listener (or a bound UDP socket) on 127.0.0.1 port 0 that checks, byte for byte, what
+the client sends, and sends it lines, split where the test wants them split (see
+chatlab.grading.student_client for the client's side). It records its steps in the
+Scenario's story.
 """
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import select
 import socket
 import struct
-import sys
-import threading
 import time
 from typing import Callable
 
-from grader.catalog import Lab, lab_file
-from grader.harness import WAIT, ExpectationError, describe, shorten, tcp_queues
-from grader.process import Process
+from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
+from chatlab.harness.tcp_queues import tcp_queues
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
 
-NEWLINE = b"\n"
-OUTPUT_KEPT = 1 << 20          # characters of a client's stdout kept for matching; more is only counted
-STDERR_KEPT = 64 * 1024
 DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
-NOT_IMPLEMENTED = re.compile(r"^NotImplementedError\b.*$", re.M)
-FRAME = re.compile(r'^\s*File "(?P<path>[^"]+)", line (?P<line>\d+), in (?P<function>\S+)', re.M)
 
-
-def _nothing(_text: str) -> None:
-    pass
-
-
-class StudentClient:
-    """The submission's client.py in a process of its own; what it prints is kept line by line."""
-
-    def __init__(self, lab: Lab, target, port: int, name: str | None = None,
-                 step: Callable[[str], None] = _nothing, options: tuple[str, ...] = ()):
-        self.script = lab_file(lab, "client", target)
-        self.name = f"{name}'s client" if name else "the client"
-        self.printed: list[str] = []      # complete lines printed on stdout, without "\n"
-        self.partial = ""                 # what follows the last "\n" printed
-        self.chars = 0                    # characters printed on stdout so far, kept or not
-        self.aborted = ""                 # "not implemented yet: f" once a stub's traceback shows up
-        self.ended = False                # stdout closed: the process exited
-        self._stderr = ""
-        self._cursor = 0                  # printed lines before it were matched by an earlier expect_printed()
-        self._changed = threading.Condition()
-        self._listeners: list[Callable[[str, bool], None]] = []
-        self._step = step
-        args = [sys.executable, self.script.name, "--host", "127.0.0.1", "--port", str(port)]
-        if name is not None:
-            args += ["--name", name]
-        args += options
-        self.command = " ".join(args[1:])
-        env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
-        self.process = Process(args, text=True, stdin=True, cwd=self.script.parent, env=env,
-                               on_stdout=self._on_stdout, on_stderr=self._on_stderr)
-
-    # --- what the process writes (called by the pipes' reading threads) ---------------
-
-    def _on_stdout(self, chunk: str) -> None:
-        with self._changed:
-            if not chunk:
-                self.ended = True
-            else:
-                self.chars += len(chunk)
-                if self.chars <= OUTPUT_KEPT:
-                    *lines, self.partial = (self.partial + chunk).split("\n")
-                    self.printed.extend(lines)
-            self._changed.notify_all()
-        if not chunk:
-            for listener in list(self._listeners):
-                listener(self.fate(wait=0.5), False)
-
-    def _on_stderr(self, chunk: str) -> None:
-        with self._changed:
-            if len(self._stderr) < STDERR_KEPT:
-                self._stderr += chunk
-            if self.aborted or not NOT_IMPLEMENTED.search(self._stderr):
-                return
-            self.aborted = self._not_implemented()
-            self._changed.notify_all()
-        for listener in list(self._listeners):
-            listener(self.aborted, True)
-
-    def _not_implemented(self) -> str:
-        """ "not implemented yet: f", f being the function whose body raised NotImplementedError."""
-        error = NOT_IMPLEMENTED.search(self._stderr)
-        frames = list(FRAME.finditer(self._stderr[:error.start()]))
-        if frames:
-            return f"not implemented yet: {frames[-1]['function']}"
-        message = error.group(0).partition(":")[2].strip()
-        return message if message.startswith("not implemented yet") else "not implemented yet"
-
-    def not_implemented(self) -> str:
-        """ "not implemented yet: f" if the client failed as a stub (waiting a moment for an exited one's stderr)."""
-        if not self.aborted and self.process.popen.poll() is not None:
-            self.process.err.wait_ended(1.0)
-        return self.aborted
-
-    def on_end(self, listener: Callable[[str, bool], None]) -> None:
-        """Call listener(reason, not_implemented) when the client fails as a stub or its process ends."""
-        self._listeners.append(listener)
-
-    @property
-    def stderr(self) -> str:
-        with self._changed:
-            return self._stderr
-
-    def fate(self, wait: float = 0.0) -> str:
-        """How the process ended ("its process exited with code 1: ValueError: ..."), or "" while it runs."""
-        try:
-            code = self.process.popen.wait(wait)
-        except Exception:  # still running (TimeoutExpired)
-            return ""
-        self.process.err.wait_ended(wait)
-        last = [line for line in self.stderr.strip().splitlines() if line and not line.startswith(" ")]
-        error = f": {last[-1]}" if last and re.match(r"^\w+(\.\w+)*(Error|Exception|Interrupt)\b", last[-1]) else ""
-        return self.aborted or f"its process exited with code {code}{error}"
-
-    # --- a person at the keyboard ------------------------------------------------------
-
-    def type(self, text: str) -> None:
-        """Type `text` and press Enter."""
-        self._step(f"you type {text!r} into {self.name}" if len(text) < 80
-                   else f"you type a line of {len(text)} characters into {self.name}: {shorten(text.encode())}")
-        try:
-            self.process.send(text + "\n")
-        except (OSError, ValueError):
-            raise ExpectationError(f"{self.name} does not read what is typed any more: "
-                                   f"{self.fate(wait=1.0) or 'its stdin is closed'}") from None
-
-    def end_input(self) -> None:
-        """Close stdin: what Ctrl+D (Ctrl+Z, Enter on Windows) does at a terminal."""
-        self._step(f"you end the input of {self.name} (Ctrl+D)")
-        with contextlib.suppress(OSError, ValueError):
-            self.process.close_stdin()
-
-    # --- waiting for the client --------------------------------------------------------
-
-    def expect_printed(self, text: str, timeout: float = WAIT) -> str:
-        """Wait until the client prints a line containing `text` (after the lines matched so far); return the line."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for index in range(self._cursor, len(self.printed)):
-                    if text in self.printed[index]:
-                        self._cursor = index + 1
-                        return self.printed[index]
-                left = deadline - time.monotonic()
-                if left <= 0 or self.ended or self.aborted:
-                    seen = self.printed[self._cursor:] + ([self.partial] if self.partial else [])
-                    break
-                self._changed.wait(left)
-        if self.aborted or self.ended:
-            why = self.aborted or self.fate(wait=1.0) or "it closed its output"
-        else:
-            why = f"{timeout:g} s passed"
-        raise ExpectationError(f"{self.name} should have printed a line containing {clip(text)}, "
-                               f"but {why}; it printed {describe_printed(seen)}")
-
-    def wait_exit(self, timeout: float = WAIT, max_output: int | None = None) -> int:
-        """Wait until the process exits (its exit code); fail if it prints more than `max_output` characters first."""
-        start = self.chars
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            self._changed.wait_for(lambda: self.ended or self.aborted or (
-                max_output is not None and self.chars - start > max_output), timeout)
-            printed, tail = self.chars - start, self.printed[-3:]
-        if self.aborted:
-            raise ExpectationError(f"{self.name} failed: {self.aborted}")
-        if max_output is not None and printed > max_output:
-            blank = sum(1 for line in tail if not line.strip())
-            raise ExpectationError(f"{self.name} kept printing: {printed} characters"
-                                   + (" of empty lines" if blank == len(tail) else "")
-                                   + f" instead of stopping; its last lines: {describe_printed(tail)}")
-        code = self.process.popen.poll()
-        try:
-            code = self.process.popen.wait(max(0.0, deadline - time.monotonic()))
-        except Exception:  # TimeoutExpired
-            raise ExpectationError(f"{self.name} did not exit within {timeout:g} s; "
-                                   f"it printed {describe_printed(self.printed[-8:])}") from None
-        return code
-
-    def close(self) -> None:
-        self.process.close()
-
-
-def describe_printed(lines: list[str], most: int = 8) -> str:
-    """The last `most` printed lines, clipped, and how many came before them."""
-    shown = ", ".join(clip(line) for line in lines[-most:])
-    earlier = len(lines) - most
-    return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
-
-
-def clip(line: str, limit: int = 120) -> str:
-    """repr() of a printed line, cut in the middle if long."""
-    if len(line) <= limit:
-        return repr(line)
-    return f"{line[:limit // 2]!r} ... ({len(line) - limit} characters) ... {line[-limit // 2:]!r}"
-
-
-# --- the grader's side: a scripted server -------------------------------------------------
 
 class FakeServer:
     """The grader's scripted server: TCP (accepts the client's one connection) or UDP (learns its address).
@@ -219,7 +29,7 @@ class FakeServer:
     runs behind the test's back and a failing client can wake it.
     """
 
-    def __init__(self, transport: str, step: Callable[[str], None] = _nothing):
+    def __init__(self, transport: str, step: Callable[[str], None] = quiet):
         self.transport = transport
         self.received: list[bytes] = []
         self.partial = b""                 # TCP: bytes after the last b"\n"
@@ -360,7 +170,7 @@ class FakeServer:
 
     def _what(self, wanted: bytes) -> str:
         what = f"the datagram {shorten(wanted)}" if self.transport == "udp" else f"the line {shorten(wanted + NEWLINE)}"
-        return what if wanted.isascii() else f"{what} ({clip(wanted.decode('utf-8'))})"
+        return what if wanted.isascii() else f"{what} ({shorten(wanted.decode('utf-8'))})"
 
     def expect_eof(self, timeout: float = WAIT) -> None:
         """TCP: wait until the client closes its sending side (recv() returns b"")."""

@@ -3,7 +3,7 @@
 A thread collects everything a process writes to a pipe, and every wait on it is bounded
 (a Condition with a timeout), so a process that stays silent fails the test instead of
 hanging it. Used by the kit's tests (the `spawn` fixture in tests/conftest.py: the CLI, nc,
-telnet) and by the grader (a student's client, grader/client_driver.py).
+telnet) and by the grader (a student's client, chatlab/grading/student_client.py).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from grader.harness import WAIT
+from chatlab.harness.waiting import WAIT
 
 
 class Output:

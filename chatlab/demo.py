@@ -9,8 +9,9 @@ from __future__ import annotations
 import sys
 import threading
 
-from grader.catalog import Lab
-from grader.harness import ExpectationError, LabSession, lab_session
+from chatlab.catalog import Lab
+from chatlab.harness.session import LabSession, lab_session
+from chatlab.harness.waiting import ExpectationError
 
 
 class Conversation:

@@ -1,4 +1,4 @@
-"""A submission's server in a disposable child process (see grader.child), watched from here.
+"""A submission's server in a disposable child process (see chatlab.sandbox.child), watched from here.
 
 Whatever the submission does (block forever, spin, exit, start non-daemon threads, print
 megabytes), the grader keeps control: every wait is bounded, the child is killed at the
@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
-from grader.catalog import KIT_ROOT, Lab, target_dir
-from grader.child import EVENT_PREFIX
-from grader.harness import WAIT, ServerHost
+from chatlab.catalog import KIT_ROOT, Lab, target_dir
+from chatlab.harness.session import ServerHost
+from chatlab.harness.waiting import WAIT
+from chatlab.sandbox.child import EVENT_PREFIX
 
 STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
 STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
 STDERR_LIMIT = 16 * 1024
+
+
+def keep_first(stream, kept: list[str], limit: int = STDERR_LIMIT) -> None:
+    """Read `stream` to its end (so the child never blocks on a full pipe), keeping about its first `limit` characters."""
+    size = 0
+    for line in stream:
+        if size < limit:
+            kept.append(line)
+            size += len(line)
 
 
 class SubmissionError(AssertionError):
@@ -53,9 +61,9 @@ class ServerProcess(ServerHost):
         self._killed = False                  # the grader ended the child on purpose: its exit is no failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])),
-                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see grader.child.STARTUP_DUMP
+                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see chatlab.sandbox.child.STARTUP_DUMP
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.child", lab.stem, str(self.folder),
+            [sys.executable, "-m", "chatlab.sandbox.child", lab.stem, str(self.folder),
              json.dumps(options or {}), json.dumps(faults or {})],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, encoding="utf-8", errors="replace", env=env, cwd=KIT_ROOT)
@@ -66,7 +74,7 @@ class ServerProcess(ServerHost):
         event = self._wait_for(("ready", "start-error", "exit"), STARTUP_WAIT)
         if event is None:
             imported = bool(self._events.get("imported"))
-            self.close()  # the child dumped its stacks to stderr just before this (grader.child.STARTUP_DUMP)
+            self.close()  # the child dumped its stacks to stderr just before this (chatlab.sandbox.child.STARTUP_DUMP)
             where = self.where(self.stderr(), newest_first=True)
             why = (f"{lab.server_class}.__init__ did not return within {STARTUP_WAIT:g} s" if imported else
                    f"{lab.stem}/server.py did not finish importing within {STARTUP_WAIT:g} s")
@@ -89,11 +97,7 @@ class ServerProcess(ServerHost):
         self._on_event({"event": "exit", "code": self.process.wait()})
 
     def _read_stderr(self) -> None:
-        kept = 0
-        for line in self.process.stderr:
-            if kept < STDERR_LIMIT:
-                self._stderr.append(line)
-                kept += len(line)
+        keep_first(self.process.stderr, self._stderr)
 
     def _on_event(self, event: dict) -> None:
         kind = event["event"]
@@ -241,70 +245,3 @@ class ServerProcess(ServerHost):
                 stream.close()
             except OSError:
                 pass
-
-
-class StartedScript:
-    """A lab file run as a person runs it, `python server.py --port 0`, to be stopped with Ctrl+C.
-
-    POSIX only (SIGINT); the grader skips this probe on Windows.
-    """
-
-    def __init__(self, script: Path):
-        hung = START_HANGS.get((script.parent.name, str(script.parent.parent.resolve())))
-        if hung:  # its import hung in an earlier test: so would the script's
-            raise SubmissionError(f"{hung} (in an earlier test: not waited for again)")
-        self.process = subprocess.Popen(
-            [sys.executable, str(script), "--port", "0"], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        lines: queue.Queue[str] = queue.Queue()
-        # "" after the last line: a script that exits (crashes) at start is reported at once.
-        threading.Thread(target=lambda: [*map(lines.put, self.process.stdout), lines.put("")], daemon=True).start()
-        self._stderr: list[str] = []  # its first STDERR_LIMIT characters: a traceback tells what went wrong
-        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._stderr_reader.start()
-        first = None
-        try:
-            first = lines.get(timeout=STARTUP_WAIT)
-            self.port = int(first.strip().rsplit(":", 1)[1])
-        except (queue.Empty, ValueError, IndexError):
-            self.close()
-            raise SubmissionError("running server.py --port 0 did not print 'listening on HOST:PORT' "
-                                  + (f"(it exited first); stderr: {self.stderr()[-800:]!r}" if first == ""
-                                     else f"within {STARTUP_WAIT:g} s")) from None
-
-    def _read_stderr(self) -> None:
-        kept = 0
-        for line in self.process.stderr:
-            if kept < STDERR_LIMIT:
-                self._stderr.append(line)
-                kept += len(line)
-
-    def stderr(self) -> str:
-        return "".join(self._stderr)
-
-    def interrupt_and_wait(self, timeout: float) -> bool:
-        """Send Ctrl+C (SIGINT); True if the process exited within `timeout` seconds."""
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(WAIT)
-        self._stderr_reader.join(WAIT)
-        self.process.stdout.close()
-        self.process.stderr.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace):
-        self.close()
-        if isinstance(error, Exception) and self.stderr().strip():
-            # A check on the script failed: what it printed to stderr (a traceback?) is the clue.
-            raise AssertionError(f"{error}\nThe script's stderr ends with:\n{self.stderr()[-1200:]}") from None

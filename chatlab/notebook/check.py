@@ -1,13 +1,10 @@
-"""What the notebooks call: a lab's protocol and TODOs, a separate-process grade, a picture.
+"""A notebook's "Check your work" cell: grade one lab in a child process and show the report.
 
-The notebooks explain; the files implement. So a notebook never holds lab code: it shows the
-student's own files in labs/ (`show_todos`), runs the reference in solutions/ as a black box
-(`grader.harness.lab_session`), and grades in a child process (`check_your_work`) so that a
-submission that hangs or crashes cannot take the notebook's kernel with it.
+`check_your_work` runs `chatlab grade LAB --score-json` as a child process with a time limit,
+so a submission that hangs or crashes becomes a report instead of a frozen kernel.
 """
 from __future__ import annotations
 
-import ast
 import html
 import json
 import os
@@ -17,88 +14,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab, lab_file
-from grader.release import enclosing_function, functions
-from grader.rubric import WEIGHTS, lab_percent
+from chatlab.catalog import KIT_ROOT, find_lab
+from chatlab.grading.rubric import WEIGHTS, lab_percent
 
 GRADE_TIMEOUT = 300  # seconds: the grader bounds every wait itself; this only guards against the unforeseen
 TARGET_VARIABLE = "CHATLAB_TARGET"  # `chatlab notebooks --target solutions` sets it for instructors' copies
-
-
-def _display(kind: str, data):
-    from IPython.display import HTML, Image, Markdown  # only in a notebook's kernel
-    return {"html": HTML, "markdown": Markdown, "png": Image}[kind](data=data)
-
-
-def protocol_section(name: str) -> str:
-    """The "## Lab N: ..." section of solutions/PROTOCOL.md, as Markdown."""
-    lab = find_lab(name)
-    text = (SOLUTIONS_DIR / "PROTOCOL.md").read_text(encoding="utf-8")
-    start = text.index(f"## Lab {lab.number}:")
-    end = text.find("\n## ", start + 1)
-    return text[start:] if end < 0 else text[start:end]
-
-
-def show_protocol(name: str):
-    """Display this lab's section of PROTOCOL.md (the rules the grader checks)."""
-    return _display("markdown", protocol_section(name))
-
-
-@dataclass(frozen=True)
-class Todo:
-    path: Path        # the student's file in labs/
-    line: int
-    function: str     # e.g. "Room.join"
-    text: str         # what the TODO comment asks
-    done: bool        # False while the function still raises "not implemented yet"
-
-
-def todos(name: str, target: str = "labs") -> list[Todo]:
-    """Every TODO left in a lab's server.py and client.py, in file order."""
-    lab = find_lab(name)
-    found = []
-    for role in ("server", "client"):
-        path = lab_file(lab, role, target)
-        source = path.read_text(encoding="utf-8")
-        lines = source.splitlines()
-        spans = functions(ast.parse(source))
-        for number, line in enumerate(lines, start=1):
-            if line.strip().startswith("# TODO:"):
-                start, end, function = enclosing_function(spans, number) or (number, number, "(module)")
-                body = "\n".join(lines[start - 1:end])
-                found.append(Todo(path, number, function, line.strip().removeprefix("# TODO:").strip(),
-                                  done="not implemented yet" not in body))
-    return found
-
-
-def show_todos(name: str, target: str = "labs"):
-    """Display the TODO list of your files in labs/: where each one is, and whether it still raises."""
-    rows = ["| | file:line | function | what to write |", "|---|---|---|---|"]
-    for todo in todos(name, target):
-        link = os.path.relpath(todo.path, KIT_ROOT / "notebooks").replace(os.sep, "/")
-        mark = "✅ written" if todo.done else "⬜ to do"
-        rows.append(f"| {mark} | [`{todo.path.parent.name}/{todo.path.name}:{todo.line}`]({link}) "
-                    f"| `{todo.function}` | {todo.text} |")
-    return _display("markdown", "\n".join(rows))
-
-
-def show(figure):
-    """Display a matplotlib Figure (from grader.pictures) as a PNG in the notebook."""
-    from grader.pictures import png
-    return _display("png", png(figure))
-
-
-def names_of(*clients) -> dict[tuple, str]:
-    """{client's address: its name}, as the server sees them: what the pictures label arrows with."""
-    return {tuple(client.sock.getsockname()[:2]): client.name for client in clients}
-
-
-def print_calls(events, names: dict[tuple, str]) -> None:
-    """One line per recv/send the server made (from a Wiretap): who to or from, and the exact bytes."""
-    for event in events:
-        name = names.get(event.peer, str(event.peer))
-        arrow = f"{name:>5} -> server" if event.inbound else f"server -> {name:<5}"
-        print(f"  {event.op:<8} {arrow}  {event.data!r}")
 
 
 @dataclass
@@ -195,7 +115,7 @@ def check_your_work(name: str, target: str | None = None, lang: str = "en") -> G
     target = target or os.environ.get(TARGET_VARIABLE, "labs")
     with tempfile.TemporaryDirectory() as folder:
         results = Path(folder) / "results.json"
-        command = [sys.executable, "-m", "grader.cli", "grade", lab.stem, "--target", target,
+        command = [sys.executable, "-m", "chatlab.cli", "grade", lab.stem, "--target", target,
                    "--lang", lang, "--score-json", str(results), "-q", "-p", "no:warnings"]
         environment = dict(os.environ, PYTHONIOENCODING="utf-8")
         try:

@@ -1,4 +1,4 @@
-"""How long the grader takes: `python -m grader.timing` (maintainers; the README quotes it).
+"""How long the grader takes: `python -m chatlab.grading.timing` (maintainers; the README quotes it).
 
 Grades the solutions and then the stubs (labs/), each in a process of its own as a student
 would, and prints the wall time of each run, then per lab the number of scenarios, the
@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.catalog import KIT_ROOT, LABS
+from chatlab.catalog import KIT_ROOT, LABS
 
 SLOWEST = 10
 

@@ -1,8 +1,8 @@
 """Inside the disposable child process: run a submission's server in a thread, and report.
 
-    python -m grader.child LAB TARGET OPTIONS_JSON FAULTS_JSON
+    python -m chatlab.sandbox.child LAB TARGET OPTIONS_JSON FAULTS_JSON
 
-The parent (grader.sandbox.ServerProcess) reads events from this process's stdout: lines
+The parent (chatlab.sandbox.server_process.ServerProcess) reads events from this process's stdout: lines
 that start with EVENT_PREFIX and carry JSON. The submission's own prints go to a bounded
 buffer instead, so a server that prints megabytes can neither fill a pipe nor confuse the
 protocol. The parent writes commands to stdin: `stacks` (where is every thread now?), `cpu`
@@ -32,13 +32,13 @@ import threading
 import time
 import traceback
 
-from grader.catalog import find_lab, load_module
+from chatlab.catalog import find_lab, load_module
 
 EVENT_PREFIX = "\x1echatlab "    # a control character no submission prints by accident
 OUTPUT_LIMIT = 64 * 1024         # characters of the submission's prints that are kept
 STOP_WAIT = 2.0                  # seconds shutdown() may take
 # Seconds after which a server that is not listening yet has every thread's stack dumped to stderr:
-# the parent sets it a little under the time it waits (grader.sandbox.STARTUP_WAIT).
+# the parent sets it a little under the time it waits (chatlab.sandbox.server_process.STARTUP_WAIT).
 STARTUP_DUMP = float(os.environ.get("CHATLAB_STARTUP_DUMP", "8"))
 
 

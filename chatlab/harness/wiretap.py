@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from grader.eventlog import EventLog
+from chatlab.harness.waiting import EventLog
 
 # Methods that move bytes, and which way: what a tap wraps.
 RECEIVING = ("recv", "recvfrom")

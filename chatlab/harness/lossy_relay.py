@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from grader.eventlog import EventLog
+from chatlab.harness.waiting import EventLog
 
 TICK = 0.05          # seconds: how often the relay looks at its stop flag and held datagrams
 DATAGRAM = 65535

@@ -7,17 +7,19 @@ the hint, errors in the server's threads and, after a timeout, where those threa
 
 A client test runs the submission's client.py instead, as a person would, against a scripted
 server of the grader's: `fake_server()`, then `student_client(server, name)` (see
-grader/client_driver.py); its story adds what the client printed and what that server received.
+chatlab/grading/student_client.py); its story adds what the client printed and what that server received.
 """
 from __future__ import annotations
 
 import time
 
-from grader.catalog import Lab
-from grader.client_driver import FakeServer, StudentClient, clip
-from grader.harness import WAIT, ScriptedClient, describe, shorten
-from grader.hints import hint, label
-from grader.sandbox import ServerProcess, SubmissionError
+from chatlab.catalog import Lab
+from chatlab.grading.fake_server import FakeServer
+from chatlab.grading.hints import hint, label
+from chatlab.grading.student_client import StudentClient
+from chatlab.harness.clients import ScriptedClient
+from chatlab.harness.waiting import WAIT, describe, shorten
+from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
 
 class Scenario:
@@ -120,7 +122,7 @@ class Scenario:
             printed = client.printed + ([client.partial] if client.partial else [])
             parts.append(f"{label('printed', lang)} ({client.name}, {client.chars} characters):"
                          + (f"\n  ({len(printed) - 12} earlier lines)" if len(printed) > 12 else "")
-                         + "".join(f"\n  {clip(line)}" for line in printed[-12:])
+                         + "".join(f"\n  {shorten(line)}" for line in printed[-12:])
                          + ("" if printed else " nothing"))
             stderr = client.stderr.strip().splitlines()
             if stderr:

@@ -345,7 +345,7 @@ def pin_to_cpus() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m grader.bench_load HOST PORT CLIENTS MESSAGES REGIME [tcp|udp]`: one run, its summary as a JSON line.
+    """`python -m chatlab.bench.load HOST PORT CLIENTS MESSAGES REGIME [tcp|udp]`: one run, its summary as a JSON line.
 
     The bench runs each load in a fresh process: measured, a load process reused for several
     runs added its own pauses to the latency tail (p99 1.6-2.6 ms instead of 0.7-0.9 ms).

@@ -2,9 +2,9 @@
 
 `pytest grader/` loads it through grader/conftest.py. Every graded test carries
 `@pytest.mark.points(N)` (or `points(N, bonus=True)`: earned when passed, never lost) and
-may name the hint for its failure with `hint="key"` (see grader/hints.py). At the end of
+may name the hint for its failure with `hint="key"` (see chatlab/grading/hints.py). At the end of
 the run a table per lab shows what was earned and what failed, then the grade under the
-assignment's rubric (grader/rubric.py). `--score-json FILE` writes Gradescope's format.
+assignment's rubric (chatlab/grading/rubric.py). `--score-json FILE` writes Gradescope's format.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog import target_dir
-from grader.process import let_ctrl_c_through
-from grader.rubric import WEIGHTS, assignment_grade, lab_percent
-from grader.scenario import Scenario, timed_out
+from chatlab.catalog import target_dir
+from chatlab.grading.rubric import WEIGHTS, assignment_grade, lab_percent
+from chatlab.grading.scenario import Scenario, timed_out
+from chatlab.harness.process import let_ctrl_c_through
 
 
 @dataclass

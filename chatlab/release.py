@@ -19,8 +19,8 @@ records the sha256 of every file it writes in labs/.release-manifest.json; a fil
 content no longer matches that record has been edited by hand, and the release refuses
 to overwrite (or delete) it unless given --force.
 
-    python -m grader.release            # regenerate labs/
-    python -m grader.release --check    # exit 1 if labs/ is out of date
+    python -m chatlab.release            # regenerate labs/
+    python -m chatlab.release --check    # exit 1 if labs/ is out of date
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ import json
 import sys
 from pathlib import Path
 
-from grader.catalog import LABS, LABS_DIR, SOLUTIONS_DIR
+from chatlab.catalog import LABS, LABS_DIR, SOLUTIONS_DIR
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"

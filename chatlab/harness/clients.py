@@ -1,8 +1,8 @@
-"""Run a lab's server in a thread and talk to it with scripted clients, every wait bounded.
+"""Scripted clients: a receiving thread collects every line, `expect()` waits (bounded) for one.
 
-Used by `chatlab demo`, the kit's tests and (later) the grader. Nothing here sleeps to
-synchronise: a server reports its port once it listens, and a client waits for the exact
-line it expects, up to a timeout, with a Condition.
+`LineClient` speaks TCP (lines ending in b"\\n"), `DatagramClient` UDP (a datagram per line),
+`TypedClient` runs a lab's own client.py in a thread and types to it like a person. A test,
+the grader, the demo, the notebooks and the bench's idle check all drive servers with them.
 """
 from __future__ import annotations
 
@@ -10,150 +10,14 @@ import contextlib
 import queue
 import socket
 import struct
-import sys
 import threading
 import time
 from typing import Callable
 
-from grader.catalog import Lab, load_module
-from grader.wiretap import Wiretap
+from chatlab.catalog import Lab, load_module
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
 
-WAIT = 5.0          # seconds any single expectation may take before it is a failure
 RECV_SIZE = 65536
-
-
-class ExpectationError(AssertionError):
-    """A scripted client did not receive what it expected in time."""
-
-
-def shorten(data: bytes, limit: int = 120) -> str:
-    """repr() of `data`, cut in the middle if long: failure messages must stay readable."""
-    if len(data) <= limit:
-        return repr(data)
-    return f"{data[:limit // 2]!r} ... ({len(data) - limit} bytes) ... {data[-limit // 2:]!r}"
-
-
-def describe(lines: list[bytes], most: int = 8) -> str:
-    """The last `most` lines, shortened, and how many came before them."""
-    shown = ", ".join(shorten(line) for line in lines[-most:])
-    earlier = len(lines) - most
-    return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
-
-
-class ServerHost:
-    """A server under test, wherever it runs, and the scripted clients talking to it.
-
-    A host that learns its server has failed calls fail(reason): every client's wait is
-    then cut short with that reason, so a broken server fails a script at once instead of
-    after a timeout.
-    """
-
-    def __init__(self, lab: Lab):
-        self.lab = lab
-        self.address: tuple = ()
-        self.clients: list[ScriptedClient] = []
-        self._failure = ""
-
-    def failure(self) -> str:
-        """Why the server is not serving, or "" while it is."""
-        return self._failure
-
-    def fail(self, reason: str) -> None:
-        if not self._failure:
-            self._failure = reason
-        for client in list(self.clients):
-            client.abort(self._failure)
-
-    def client(self, name: str, on_line=None) -> "ScriptedClient":
-        """Connect a new scripted client (TCP or UDP, as the lab speaks) called `name`."""
-        try:
-            client = client_for(self.lab)(self.address, name, on_line)
-        except OSError as error:
-            raise ExpectationError(f"{name} could not connect ({error}); "
-                                   f"{self.failure() or 'the server is not listening'}") from None
-        self.clients.append(client)
-        if self._failure:
-            client.abort(self._failure)
-        return client
-
-    def join(self, *nicks: str, members=(), step=None) -> list["ScriptedClient"]:
-        """Connect a client per nick and join it (`/join NICK` over UDP); the join probe for each.
-
-        Each newcomer waits for its welcome, and each of `members` (clients that joined before)
-        and of the newcomers before it waits for "* nick joined": after that the room's
-        membership is known, so what comes next happens in a known order. `step(text)`, if
-        given, is told each step (a scenario's story).
-        """
-        joined: list[ScriptedClient] = []
-        for nick in nicks:
-            client = self.client(nick)
-            client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
-            if step:
-                step(f"{nick} connects and asks for the nickname {nick!r}")
-            client.expect(f"* welcome {nick}", fail_on="! ")
-            for earlier in [*members, *joined]:
-                earlier.expect(f"* {nick} joined")
-            joined.append(client)
-        return joined
-
-    def close_clients(self) -> None:
-        for client in self.clients:
-            client.close()
-
-
-class LabSession(ServerHost):
-    """A lab's server running in a daemon thread of this process (demo, the kit's tests).
-
-    The server listens as soon as it is constructed, so clients may connect at once. If
-    serve_forever() raises, the error is kept in `errors` and the server is shut down.
-    """
-
-    def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", tap=False, **options):
-        super().__init__(lab)
-        module = load_module(lab, "server", target)
-        self.server = getattr(module, lab.server_class)(host, 0, **options)
-        self.address = tuple(self.server.address)
-        # With tap=True, a Wiretap records the server's socket calls (the notebooks draw them). It
-        # starts before the server's first recv: a call already blocked when a tap starts goes unseen.
-        self.tap = Wiretap(self.address).__enter__() if tap else None
-        self.errors: list[BaseException] = []
-        self._stopped = False
-        self._stop_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._serve, name=f"{lab.stem} server", daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        try:
-            self.server.serve_forever()
-        except Exception as error:  # reported by the session, never lost in a thread
-            self.errors.append(error)
-            self.fail(f"the server failed: {type(error).__name__}: {error}")
-            self.stop()
-
-    def stop(self) -> None:
-        """Shut the server down, once, however many times it is asked."""
-        with self._stop_lock:
-            if self._stopped:
-                return
-            self._stopped = True
-        self.server.shutdown()
-
-    def close(self) -> None:
-        self.close_clients()
-        self.stop()
-        self._thread.join(WAIT)
-        if self.tap:
-            self.tap.__exit__(None, None, None)
-
-
-@contextlib.contextmanager
-def lab_session(lab: Lab, target="solutions", **options):
-    """A LabSession for the duration of a `with` block."""
-    session = LabSession(lab, target, **options)
-    try:
-        yield session
-    finally:
-        session.close()
 
 
 class ScriptedClient:
@@ -377,29 +241,3 @@ class TypedClient(ScriptedClient):
         """True once run_client() has returned (or raised) within `timeout` seconds."""
         self._thread.join(timeout)
         return not self._thread.is_alive()
-
-
-def _proc_tcp_address(address) -> str:
-    """127.0.0.1:80 as /proc/net/tcp writes it: 0100007F:0050."""
-    host, port = address[:2]
-    return f"{int.from_bytes(socket.inet_aton(host), sys.byteorder):08X}:{port:04X}"
-
-
-def tcp_queues(local, remote) -> tuple[int, int] | None:
-    """(tx_queue, rx_queue) of the TCP socket local->remote, from /proc/net/tcp, or None.
-
-    A Linux-only probe: with it a scenario can wait until a peer has read everything, so
-    that the next bytes arrive in a recv() of their own. Elsewhere it returns None and the
-    scenarios go on without the wait (a cut is then likely, not certain).
-    """
-    want = (_proc_tcp_address(local), _proc_tcp_address(remote))
-    try:
-        with open("/proc/net/tcp", encoding="ascii") as table:
-            for row in table:
-                fields = row.split()
-                if len(fields) > 4 and (fields[1], fields[2]) == want:
-                    tx, rx = fields[4].split(":")
-                    return int(tx, 16), int(rx, 16)
-    except OSError:
-        pass
-    return None

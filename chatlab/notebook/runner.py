@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.catalog import LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir
-from grader.notebook import TARGET_VARIABLE
+from chatlab.catalog import LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir
+from chatlab.notebook.check import TARGET_VARIABLE
 
 CELL_TIMEOUT = 90  # seconds any one cell may run: the check cell grades a whole lab
 

@@ -1,6 +1,6 @@
 """Pictures of what a wiretap captured: a sequence diagram, and a timeline of threads.
 
-Both take the `WireEvent`s of a `grader.wiretap.Wiretap` (the server's own recv and send
+Both take the `WireEvent`s of a `chatlab.harness.wiretap.Wiretap` (the server's own recv and send
 calls, with the bytes and the thread that made them) and a `names` map from a client's
 address to its name. They return matplotlib Figures built without pyplot (no global state,
 safe in any thread); `png(figure)` renders one, and the notebooks display that.
@@ -11,7 +11,7 @@ import io
 
 from matplotlib.figure import Figure
 
-from grader.wiretap import WireEvent
+from chatlab.harness.wiretap import WireEvent
 
 SERVER = "server"
 
@@ -91,35 +91,4 @@ def thread_timeline(events: list[WireEvent], names: dict[tuple, str], title: str
     axes.set_xlabel("milliseconds since the tap started   (o received, > sent)")
     axes.set_title(title or "Which server thread handled which line", fontsize=10)
     axes.spines[["top", "right", "left"]].set_visible(False)
-    return figure
-
-
-def bench_plot(records) -> Figure:
-    """`chatlab bench`'s picture: lines delivered per second and p99 latency against the number of clients.
-
-    One line per server and regime (solid: interactive, dashed: saturated), from bench Records.
-    """
-    figure = Figure(figsize=(11, 4.2))
-    throughput, latency = figure.subplots(1, 2)
-    series: dict[tuple, list] = {}
-    for record in records:
-        series.setdefault((record.server, record.regime), []).append(record)
-    colours = dict(zip(dict.fromkeys(r.server for r in records), ["#1f6fb4", "#c2571a", "#2ca02c"]))
-    for (server, regime), points in series.items():
-        points.sort(key=lambda r: r.clients)
-        style = {"color": colours[server], "linestyle": "-" if regime == "interactive" else "--", "marker": "o",
-                 "label": f"{server}, {regime}"}
-        throughput.plot([r.clients for r in points], [r.lines_per_second for r in points], **style)
-        latency.plot([r.clients for r in points], [r.p99_ms for r in points], **style)
-    counts = sorted({r.clients for r in records})
-    for axes, title in ((throughput, "lines delivered per second (higher is better)"),
-                        (latency, "p99 latency, ms (lower is better)")):
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-        axes.set_xticks(counts, [str(n) for n in counts])
-        axes.minorticks_off()
-        axes.set_xlabel("clients")
-        axes.set_title(title, fontsize=10)
-        axes.grid(True, which="both", alpha=0.3)
-    throughput.legend(fontsize=8)
     return figure

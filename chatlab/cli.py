@@ -7,8 +7,8 @@ import sys
 import threading
 from pathlib import Path
 
-from grader import demo, release
-from grader.catalog import KIT_ROOT, LABS, find_lab, load_module, target_dir
+from chatlab import demo, release
+from chatlab.catalog import KIT_ROOT, LABS, find_lab, load_module, target_dir
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
 GRADE_HELP = "grade the labs (your starter code in labs/ by default): runs the grader's scenarios with pytest"
@@ -64,7 +64,7 @@ def serve(args) -> int:
 
 def connect(args) -> int:
     """Run a lab's client interactively."""
-    from grader.terminal import Terminal
+    from chatlab.terminal import Terminal
 
     module = load(args.lab, "client", args.target)
     if not sys.stdin.isatty():  # a pipe (a script, the grader): UTF-8 whatever the locale says
@@ -165,11 +165,11 @@ def main(argv=None) -> int:
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
     if argv[:1] == ["bench"]:
-        from grader import bench
-        return bench.main(argv[1:])
+        from chatlab.bench import runner  # imports matplotlib: only this command pays for it
+        return runner.main(argv[1:])
     if argv[:1] == ["notebooks"]:
-        from grader import notebook_runner  # imports nbclient: only this command pays for it
-        return notebook_runner.main(argv[1:])
+        from chatlab.notebook import runner  # imports nbclient: only this command pays for it
+        return runner.main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)

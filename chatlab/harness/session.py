@@ -1,0 +1,134 @@
+"""A lab's server under test, with the scripted clients talking to it.
+
+`ServerHost` is what every host shares: the server's address, its clients, and `fail()`,
+which cuts every client's wait short once the server is known to have failed.
+`LabSession` runs a lab's server in a thread of this process (demo, notebooks, the kit's
+tests); the grader's `ServerProcess` (chatlab.sandbox) runs it in a child process instead.
+Nothing here sleeps to synchronise: a server reports its port once it listens, and a client
+waits for the exact line it expects, up to a timeout.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from chatlab.catalog import Lab, load_module
+from chatlab.harness.clients import ScriptedClient, client_for
+from chatlab.harness.waiting import WAIT, ExpectationError
+from chatlab.harness.wiretap import Wiretap
+
+
+class ServerHost:
+    """A server under test, wherever it runs, and the scripted clients talking to it.
+
+    A host that learns its server has failed calls fail(reason): every client's wait is
+    then cut short with that reason, so a broken server fails a script at once instead of
+    after a timeout.
+    """
+
+    def __init__(self, lab: Lab):
+        self.lab = lab
+        self.address: tuple = ()
+        self.clients: list[ScriptedClient] = []
+        self._failure = ""
+
+    def failure(self) -> str:
+        """Why the server is not serving, or "" while it is."""
+        return self._failure
+
+    def fail(self, reason: str) -> None:
+        if not self._failure:
+            self._failure = reason
+        for client in list(self.clients):
+            client.abort(self._failure)
+
+    def client(self, name: str, on_line=None) -> "ScriptedClient":
+        """Connect a new scripted client (TCP or UDP, as the lab speaks) called `name`."""
+        try:
+            client = client_for(self.lab)(self.address, name, on_line)
+        except OSError as error:
+            raise ExpectationError(f"{name} could not connect ({error}); "
+                                   f"{self.failure() or 'the server is not listening'}") from None
+        self.clients.append(client)
+        if self._failure:
+            client.abort(self._failure)
+        return client
+
+    def join(self, *nicks: str, members=(), step=None) -> list["ScriptedClient"]:
+        """Connect a client per nick and join it (`/join NICK` over UDP); the join probe for each.
+
+        Each newcomer waits for its welcome, and each of `members` (clients that joined before)
+        and of the newcomers before it waits for "* nick joined": after that the room's
+        membership is known, so what comes next happens in a known order. `step(text)`, if
+        given, is told each step (a scenario's story).
+        """
+        joined: list[ScriptedClient] = []
+        for nick in nicks:
+            client = self.client(nick)
+            client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
+            if step:
+                step(f"{nick} connects and asks for the nickname {nick!r}")
+            client.expect(f"* welcome {nick}", fail_on="! ")
+            for earlier in [*members, *joined]:
+                earlier.expect(f"* {nick} joined")
+            joined.append(client)
+        return joined
+
+    def close_clients(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
+class LabSession(ServerHost):
+    """A lab's server running in a daemon thread of this process (demo, the kit's tests).
+
+    The server listens as soon as it is constructed, so clients may connect at once. If
+    serve_forever() raises, the error is kept in `errors` and the server is shut down.
+    """
+
+    def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", tap=False, **options):
+        super().__init__(lab)
+        module = load_module(lab, "server", target)
+        self.server = getattr(module, lab.server_class)(host, 0, **options)
+        self.address = tuple(self.server.address)
+        # With tap=True, a Wiretap records the server's socket calls (the notebooks draw them). It
+        # starts before the server's first recv: a call already blocked when a tap starts goes unseen.
+        self.tap = Wiretap(self.address).__enter__() if tap else None
+        self.errors: list[BaseException] = []
+        self._stopped = False
+        self._stop_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._serve, name=f"{lab.stem} server", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            self.server.serve_forever()
+        except Exception as error:  # reported by the session, never lost in a thread
+            self.errors.append(error)
+            self.fail(f"the server failed: {type(error).__name__}: {error}")
+            self.stop()
+
+    def stop(self) -> None:
+        """Shut the server down, once, however many times it is asked."""
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self.server.shutdown()
+
+    def close(self) -> None:
+        self.close_clients()
+        self.stop()
+        self._thread.join(WAIT)
+        if self.tap:
+            self.tap.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def lab_session(lab: Lab, target="solutions", **options):
+    """A LabSession for the duration of a `with` block."""
+    session = LabSession(lab, target, **options)
+    try:
+        yield session
+    finally:
+        session.close()

@@ -1,0 +1,56 @@
+"""Every wait in the kit is bounded: the bound, the error a wait that ran out raises, and EventLog.
+
+A test, the grader, the demo or a notebook waits for something (a line, an event, a process)
+for at most WAIT seconds; when the time runs out it raises ExpectationError with what did
+arrive instead, shown with `shorten` and `describe` so that the message stays readable.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Generic, TypeVar
+
+WAIT = 5.0          # seconds any single expectation may take before it is a failure
+
+
+class ExpectationError(AssertionError):
+    """Something expected (a line, a closed connection, an event) did not happen in time."""
+
+
+def shorten(data: bytes | str, limit: int = 120) -> str:
+    """repr() of `data` (bytes on the wire, or a printed line), cut in the middle if long."""
+    if len(data) <= limit:
+        return repr(data)
+    unit = "bytes" if isinstance(data, bytes) else "characters"
+    return f"{data[:limit // 2]!r} ... ({len(data) - limit} {unit}) ... {data[-limit // 2:]!r}"
+
+
+def describe(lines: list, most: int = 8) -> str:
+    """The last `most` lines (bytes or str), shortened, and how many came before them."""
+    shown = ", ".join(shorten(line) for line in lines[-most:])
+    earlier = len(lines) - most
+    return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
+
+
+Event = TypeVar("Event")
+
+
+class EventLog(Generic[Event]):
+    """What a wiretap or a relay saw, in order; `wait_for` is the readiness signal of the notebooks."""
+
+    def __init__(self):
+        self._events: list[Event] = []
+        self._changed = threading.Condition()
+
+    def append(self, event: Event) -> None:
+        with self._changed:
+            self._events.append(event)
+            self._changed.notify_all()
+
+    def snapshot(self) -> list[Event]:
+        with self._changed:
+            return list(self._events)
+
+    def wait_for(self, condition: Callable[[list[Event]], bool], timeout: float = WAIT) -> bool:
+        """Wait until `condition(events)` is true; False if `timeout` seconds pass first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: condition(self._events), timeout)
