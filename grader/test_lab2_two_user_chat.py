@@ -34,6 +34,14 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
 )
 
 LAB = find_lab("lab2")
+# The test that checks each feature other scenarios need before they get to their point
+# (Scenario.setting_up): when one of those steps fails, the report points here.
+FEATURE_TESTS = {
+    "joining": "test_two_users_are_welcomed_announced_and_hear_each_other",
+    "leaving": "test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left",
+    "quitting": "test_quit_says_bye_closes_the_connection_and_tells_the_other",
+    "relaying": "test_two_users_are_welcomed_announced_and_hear_each_other",
+}
 
 FULL = "! chat is full (2 users)"
 

@@ -16,6 +16,14 @@ from chatlab.catalog import find_lab
 from chatlab.harness.waiting import WAIT, describe
 
 LAB = find_lab("lab4")
+# The test that checks each feature other scenarios need before they get to their point
+# (Scenario.setting_up): when one of those steps fails, the report points here.
+FEATURE_TESTS = {
+    "joining": "test_a_stranger_must_join_first_and_a_join_is_welcomed_and_announced_to_the_others",
+    "leaving": "test_leave_says_bye_tells_the_others_and_the_member_that_left_gets_nothing_more",
+    "quitting": "test_leave_says_bye_tells_the_others_and_the_member_that_left_gets_nothing_more",
+    "relaying": "test_a_chat_line_reaches_every_other_member_with_its_author_and_never_the_sender",
+}
 
 JOIN_FIRST = "! join first: /join NICK"
 INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"

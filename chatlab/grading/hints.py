@@ -207,7 +207,21 @@ HINTS = {
     },
 }
 
+# What a scenario needs working before it can check its own point (Scenario.setting_up), and the
+# module-level FEATURE_TESTS of each grader module names the test that checks each of them.
+FEATURES = {
+    "joining": {"en": "joining (the nickname, the welcome, the join notice)",
+                "ru": "вход в чат (ник, приветствие, уведомление о входе)"},
+    "leaving": {"en": "leaving (the '* nick left' notice)", "ru": "выход из чата (уведомление '* nick left')"},
+    "quitting": {"en": "/quit", "ru": "команда /quit"},
+    "relaying": {"en": "relaying a line to the others", "ru": "пересылка строки остальным"},
+}
+
 LABELS = {
+    "not-reached": {"en": "Could not get to the point of this test", "ru": "Проверка не дошла до своей сути"},
+    "does-not-work-yet": {"en": "{feature} does not work yet (see {test})",
+                          "ru": "{feature} пока не работает (см. {test})"},
+    "what-happened": {"en": "What happened", "ru": "Что произошло"},
     "steps": {"en": "Steps", "ru": "Шаги"},
     "received": {"en": "What each client received", "ru": "Что получил каждый клиент"},
     "problem": {"en": "Problem", "ru": "Проблема"},
@@ -229,4 +243,9 @@ def hint(key: str, lang: str = "en") -> str:
 
 def label(key: str, lang: str = "en") -> str:
     entry = LABELS[key]
+    return entry.get(lang) or entry["en"]
+
+
+def feature(key: str, lang: str = "en") -> str:
+    entry = FEATURES[key]
     return entry.get(lang) or entry["en"]

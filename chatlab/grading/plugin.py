@@ -79,7 +79,9 @@ def scenario(request):
     """The graded test's Scenario, for the lab of its module, against --target."""
     marker = request.node.get_closest_marker("points")
     story = Scenario(request.module.LAB, request.config.getoption("--target"),
-                     request.config.getoption("--lang"), marker.kwargs.get("hint") if marker else None)
+                     request.config.getoption("--lang"), marker.kwargs.get("hint") if marker else None,
+                     getattr(request.module, "FEATURE_TESTS", None))
+    story.current_test = request.node.originalname
     yield story
     story.close()
 
@@ -102,7 +104,8 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and "scenario" in getattr(item, "funcargs", {}):
         problem = str(call.excinfo.value) if call.excinfo else "the test failed"
         scenario = item.funcargs["scenario"]
-        report.longrepr = scenario.story(problem.strip(), timed_out(problem), rerun_command(item))
+        report.longrepr = scenario.story(problem.strip(), timed_out(problem), rerun_command(item),
+                                         call.excinfo.value if call.excinfo else None)
     if report.skipped:  # e.g. a probe this OS cannot run: neither earned nor lost
         del item.config._chatlab_scores.results[item.nodeid]
         return

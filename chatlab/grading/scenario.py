@@ -11,23 +11,39 @@ chatlab/grading/student_client.py); its story adds what the client printed and w
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 from chatlab.catalog import Lab
 from chatlab.grading.fake_server import FakeServer
-from chatlab.grading.hints import hint, label
+from chatlab.grading.hints import feature, hint, label
 from chatlab.grading.student_client import StudentClient
 from chatlab.harness.clients import ScriptedClient
-from chatlab.harness.waiting import WAIT, describe, shorten
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
 from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
 
+class NotReached(AssertionError):
+    """A step that only sets the stage failed, so the test could not check its own point.
+
+    The report then names the feature that failed and the test that checks it, instead of
+    this test's hint: one missing feature is charged in its own test's story, not in five.
+    """
+
+    def __init__(self, feature_key: str, test: str, cause: str):
+        super().__init__(f"could not get to the point: {feature_key} does not work yet (see {test}): {cause}")
+        self.feature_key, self.test, self.cause = feature_key, test, cause
+
+
 class Scenario:
-    def __init__(self, lab: Lab, target: str, lang: str = "en", hint_key: str | None = None):
+    def __init__(self, lab: Lab, target: str, lang: str = "en", hint_key: str | None = None,
+                 feature_tests: dict[str, str] | None = None):
         self.lab = lab
         self.target = target
         self.lang = lang
         self.hint_key = hint_key
+        self.feature_tests = feature_tests or {}   # feature -> the test that checks it (a module's FEATURE_TESTS)
+        self.current_test = ""                     # the test this scenario belongs to (its function name)
         self.steps: list[str] = []
         self.hosts: list[ServerProcess] = []
         self.student_clients: list[StudentClient] = []   # the submission's client.py, run as a process
@@ -41,6 +57,21 @@ class Scenario:
     def hint(self, key: str) -> None:
         """The hint to show if the test fails from here on."""
         self.hint_key = key
+
+    @contextlib.contextmanager
+    def setting_up(self, feature_key: str):
+        """Steps that only set the stage for this test (joining, leaving...): if one fails, the test
+        could not get to its point, and the report says which feature to fix first (NotReached).
+
+        Inside the test that checks the feature itself, a failure is that test's own failure.
+        """
+        test = self.feature_tests.get(feature_key, "")
+        try:
+            yield
+        except ExpectationError as error:
+            if not test or test == self.current_test:
+                raise
+            raise NotReached(feature_key, test, str(error)) from None
 
     def server(self, options: dict | None = None, faults: dict | None = None) -> ServerProcess:
         """Start the submission's server in a child process and wait until it listens."""
@@ -67,7 +98,8 @@ class Scenario:
 
     def join(self, host: ServerProcess, *nicks: str) -> list[ScriptedClient]:
         """Connect and join each nick in turn (`/join NICK` over UDP), waiting for the welcome and the others' notices."""
-        return host.join(*nicks, step=self.step)
+        with self.setting_up("joining"):
+            return host.join(*nicks, step=self.step)
 
     def fake_server(self) -> FakeServer:
         """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client."""
@@ -101,7 +133,7 @@ class Scenario:
 
     # --- after the script ------------------------------------------------------------
 
-    def story(self, problem: str, timed_out: bool, rerun: str) -> str:
+    def story(self, problem: str, timed_out: bool, rerun: str, error: BaseException | None = None) -> str:
         """The failure report: problem, hint, steps, transcripts, server errors and threads."""
         lang = self.lang
         key = self.hint_key
@@ -109,6 +141,11 @@ class Scenario:
                for host in self.hosts) or "not implemented yet" in problem or any(
                 client.not_implemented() for client in self.student_clients):
             key = "not-implemented"
+        elif isinstance(error, NotReached):
+            key = None  # this test's hint is about its point, which it never reached
+            problem = (f"{label('not-reached', lang)}: " + label("does-not-work-yet", lang).format(
+                feature=feature(error.feature_key, lang), test=error.test)
+                + f". {label('what-happened', lang)}: {error.cause}")
         parts = [f"{label('problem', lang)}: {problem}"]
         if key:
             parts.append(f"{label('hint', lang)}: {hint(key, lang)}")
