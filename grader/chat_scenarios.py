@@ -10,9 +10,9 @@ How "must not arrive" is checked without waiting: a thread per client relays one
 lines in order, so once bob has alice's sentinel line, everything the server was going to
 send bob about alice's earlier lines has been sent before it (pitfalls.md, "same-sender
 sentinel"). Where a test needs two pieces of one line to reach the server in two recv()
-calls, it waits until the server's socket has nothing left to read before sending the
-second piece (Linux: the receive queue in /proc/net/tcp), which makes the cut certain
-instead of a matter of luck.
+calls, it waits until the server's recv() calls have returned every byte of the first piece
+before sending the second (the sandbox counts them), which makes the cut certain instead of
+a matter of luck, on every OS.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ import time
 
 import pytest
 
-from chatlab.harness.tcp_queues import tcp_queues
 from chatlab.harness.waiting import ExpectationError
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -53,28 +52,18 @@ def expect_anywhere(client, text: str) -> None:
         client.expect(text)
 
 
-def _queues(host, client) -> tuple[int, int] | None:
-    """(bytes `client` sent that the server has not acknowledged, bytes the server holds unread), or None."""
-    ours, theirs = client.sock.getsockname(), host.address
-    mine, its = tcp_queues(ours, theirs), tcp_queues(theirs, ours)
-    return None if mine is None or its is None else (mine[0], its[1])
-
-
-def wait_until_read(scenario, host, client, timeout: float = 2.0) -> None:
+def wait_until_read(scenario, host, client, timeout: float = 3.0) -> None:
     """Wait (bounded) until the server has read every byte `client` has sent so far.
 
-    Then the next bytes `client` sends arrive in a recv() of their own. "Read" means: the
-    server's kernel has acknowledged every byte (so none is still on its way) and the server's
-    socket holds none unread. Where /proc/net/tcp is missing (not Linux) this returns at once,
-    and the cut is only likely, not certain.
+    Then the next bytes `client` sends arrive in a recv() of their own. The sandbox counts
+    what the server's recv() calls return from each client, so this works on every OS; the
+    wait ends early if the server falls silent without reading (see ServerProcess.wait_read).
     """
     scenario.step(f"(the grader waits until the server has read all that {client.name} sent)")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        queues = _queues(host, client)
-        if queues is None or queues == (0, 0):
-            return
-        time.sleep(0.001)
+    read = host.wait_read(port_of(client), client.bytes_sent, timeout)
+    if read < client.bytes_sent:
+        scenario.step(f"(the server read {read:,} of the {client.bytes_sent:,} bytes {client.name} sent, "
+                      "and no more: it went on without them)")
 
 
 def reset(scenario, client, record: bool = True) -> None:
@@ -141,7 +130,8 @@ def open_descriptors(host) -> int | None:
 
 
 def threads_reading(host) -> tuple[list[str], str]:
-    """Threads now running the submission's code and blocked reading (innermost frame calls recv or read).
+    """Threads now running the submission's code and blocked reading: the submission's innermost
+    frame, or a call below it (the sandbox's socket wrapper, a library), is a recv or a read.
 
     Returns their names, and where every thread of the submission is, for a report.
     """
@@ -153,9 +143,10 @@ def threads_reading(host) -> tuple[list[str], str]:
         own = [frame for frame in thread["stack"] if frame[0].startswith(str(host.folder))]
         if not own:
             continue
-        innermost = thread["stack"][-1]
         where.append(f"{thread['thread']!r} at {own[-1][0].rsplit('/', 1)[-1]}:{own[-1][1]}: {own[-1][3]}")
-        if READING.search(f"{innermost[2]} {innermost[3]}".lower()):
+        below = thread["stack"][thread["stack"].index(own[-1]) + 1:]
+        calls = [f"{frame[2]} {frame[3]}" for frame in below] or [f"{own[-1][2]} {own[-1][3]}"]
+        if any(READING.search(call.lower()) for call in calls):
             reading.append(thread["thread"])
     return reading, "; ".join(where)
 

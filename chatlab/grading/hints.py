@@ -7,6 +7,40 @@ grader was built from; LABELS are the fixed words of a failure report.
 from __future__ import annotations
 
 HINTS = {
+    "thread-died": {
+        "en": "An exception ended a thread of your server, and with it the service of its client. Read the error and "
+              "its line above; handle the failures a socket can have (ConnectionResetError, a b'' from recv()) "
+              "where they happen, and clean up the client in a `finally` so the others hear it left.",
+        "ru": "Исключение завершило поток вашего сервера, а с ним и обслуживание его клиента. Прочитайте ошибку и "
+              "строку выше; обрабатывайте сбои сокета (ConnectionResetError, b'' от recv()) там, где они "
+              "возникают, и убирайте клиента в `finally`, чтобы остальные узнали о его уходе.",
+    },
+    "process-exited": {
+        "en": "The whole server process ended: look for sys.exit(), os._exit() or exit() in your code, or a crash "
+              "in the thread that calls serve_forever(). A server ends only when shutdown() is called.",
+        "ru": "Завершился весь процесс сервера: ищите в коде sys.exit(), os._exit() или exit() либо падение в "
+              "потоке, который вызывает serve_forever(). Сервер завершается только по вызову shutdown().",
+    },
+    "silent": {
+        "en": "Your server is waiting for something that will not come. See where its threads wait (below): a "
+              "thread per client blocked in recv() is right; a thread waiting on a lock, or a line already "
+              "read and kept unhandled, is not. Did it send the expected line at all (PROTOCOL.md)?",
+        "ru": "Ваш сервер ждёт того, что не придёт. Посмотрите ниже, где ждут его потоки: поток на клиента, "
+              "заблокированный в recv(), — это правильно; поток, ждущий блокировку, или уже прочитанная, но не "
+              "обработанная строка — нет. Отправил ли сервер ожидаемую строку вообще (PROTOCOL.md)?",
+    },
+    "closed": {
+        "en": "The server closes a connection only when the client leaves (/quit, b'', a reset) or breaks a rule "
+              "PROTOCOL.md names. Find where your server closes sockets, and why it got there.",
+        "ru": "Сервер закрывает соединение, только когда клиент уходит (/quit, b'', сброс) или нарушает правило "
+              "из PROTOCOL.md. Найдите, где ваш сервер закрывает сокеты и почему он туда попал.",
+    },
+    "printed-error": {
+        "en": "Do not only print an exception: a printed error is one nobody handles. Let unexpected ones "
+              "propagate (the grader then shows where), and handle the expected ones for real.",
+        "ru": "Не ограничивайтесь печатью исключения: напечатанную ошибку никто не обработает. Неожиданные "
+              "пропускайте дальше (тогда грейдер покажет, где они возникли), а ожидаемые обрабатывайте по-настоящему.",
+    },
     "not-implemented": {
         "en": "This part is still a TODO: write the function named in the error, as its docstring says.",
         "ru": "Эта часть ещё не написана (TODO): реализуйте функцию из сообщения об ошибке, как описано в её docstring.",
@@ -207,6 +241,64 @@ HINTS = {
     },
 }
 
+# What a diagnosis observed (chatlab/grading/diagnosis.py), to lead a failure report. The hint that
+# follows from each is HINTS[key] where such a key exists, else the pitfall's hint it names.
+DIAGNOSES = {
+    "thread-died": {
+        "en": "A thread of the server died: {thread!r} (serving {client}) raised {error} at {where}.",
+        "ru": "Поток сервера завершился с ошибкой: {thread!r} (обслуживал {client}) выбросил {error} в {where}.",
+    },
+    "process-exited": {
+        "en": "The server's process ended: {why}.",
+        "ru": "Процесс сервера завершился: {why}.",
+    },
+    "silent": {
+        "en": "The server fell silent: while {client} waited, every thread of the server was waiting too, "
+              "and nothing was on its way to it.",
+        "ru": "Сервер замолчал: пока {client} ждал, все потоки сервера тоже ждали, и к серверу ничего не шло.",
+    },
+    "closed": {
+        "en": "The server closed {client}'s connection.",
+        "ru": "Сервер закрыл соединение с {client}.",
+    },
+    "echoed-to-sender": {
+        "en": "The line {line} also went back to its sender, {author}.",
+        "ru": "Строка {line} вернулась и к своему отправителю, {author}.",
+    },
+    "crlf-kept": {
+        "en": "{client} got {line}: the '\\r' of a CRLF line ending was kept.",
+        "ru": "{client} получил {line}: '\\r' из окончания строки CRLF остался в тексте.",
+    },
+    "replaced": {
+        "en": "{client} got {line} where {wanted} was due: letters turned into U+FFFD (�), so bytes were "
+              "decoded before the whole letter had arrived.",
+        "ru": "{client} получил {line} вместо {wanted}: буквы превратились в U+FFFD (�), значит, байты "
+              "декодировались до того, как буква пришла целиком.",
+    },
+    "merged": {
+        "en": "{client} got {line} without its author's prefix where {wanted} was due: two lines that arrived "
+              "in one recv() were relayed as one message.",
+        "ru": "{client} получил {line} без префикса автора вместо {wanted}: две строки, пришедшие одним "
+              "recv(), были пересланы как одно сообщение.",
+    },
+    "split": {
+        "en": "{client} got {line}, the start of {wanted}, as a line of its own: a line that arrived in two "
+              "recv() calls was relayed in two pieces.",
+        "ru": "{client} получил {line}, начало строки {wanted}, отдельной строкой: строка, пришедшая за два "
+              "вызова recv(), была переслана двумя частями.",
+    },
+    "near-miss": {
+        "en": "{client} got {line} where PROTOCOL.md says {wanted}: the same words in another format.",
+        "ru": "{client} получил {line}, а PROTOCOL.md требует {wanted}: те же слова в другом формате.",
+    },
+    "printed-error": {
+        "en": "The server printed an error: {line}. An exception was caught and printed, so the test never "
+              "saw it; it is probably why this test failed.",
+        "ru": "Сервер напечатал ошибку: {line}. Исключение было перехвачено и напечатано, поэтому тест его "
+              "не увидел; скорее всего, тест не прошёл именно из-за него.",
+    },
+}
+
 # What a scenario needs working before it can check its own point (Scenario.setting_up), and the
 # module-level FEATURE_TESTS of each grader module names the test that checks each of them.
 FEATURES = {
@@ -222,6 +314,9 @@ LABELS = {
     "does-not-work-yet": {"en": "{feature} does not work yet (see {test})",
                           "ru": "{feature} пока не работает (см. {test})"},
     "what-happened": {"en": "What happened", "ru": "Что произошло"},
+    "diagnosis": {"en": "Diagnosis", "ru": "Диагноз"},
+    "server-printed": {"en": "What the server printed ({size:,} characters; the last lines)",
+                       "ru": "Что напечатал сервер ({size:,} символов; последние строки)"},
     "steps": {"en": "Steps", "ru": "Шаги"},
     "received": {"en": "What each client received", "ru": "Что получил каждый клиент"},
     "problem": {"en": "Problem", "ru": "Проблема"},
@@ -243,6 +338,11 @@ def hint(key: str, lang: str = "en") -> str:
 
 def label(key: str, lang: str = "en") -> str:
     entry = LABELS[key]
+    return entry.get(lang) or entry["en"]
+
+
+def diagnosis_text(key: str, lang: str = "en") -> str:
+    entry = DIAGNOSES[key]
     return entry.get(lang) or entry["en"]
 
 

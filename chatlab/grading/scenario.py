@@ -15,8 +15,9 @@ import contextlib
 import time
 
 from chatlab.catalog import Lab
+from chatlab.grading.diagnosis import diagnose
 from chatlab.grading.fake_server import FakeServer
-from chatlab.grading.hints import feature, hint, label
+from chatlab.grading.hints import HINTS, feature, hint, label
 from chatlab.grading.student_client import StudentClient
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
@@ -30,9 +31,9 @@ class NotReached(AssertionError):
     this test's hint: one missing feature is charged in its own test's story, not in five.
     """
 
-    def __init__(self, feature_key: str, test: str, cause: str):
-        super().__init__(f"could not get to the point: {feature_key} does not work yet (see {test}): {cause}")
-        self.feature_key, self.test, self.cause = feature_key, test, cause
+    def __init__(self, feature_key: str, test: str, error: ExpectationError):
+        super().__init__(f"could not get to the point: {feature_key} does not work yet (see {test}): {error}")
+        self.feature_key, self.test, self.error = feature_key, test, error
 
 
 class Scenario:
@@ -44,6 +45,7 @@ class Scenario:
         self.hint_key = hint_key
         self.feature_tests = feature_tests or {}   # feature -> the test that checks it (a module's FEATURE_TESTS)
         self.current_test = ""                     # the test this scenario belongs to (its function name)
+        self.diagnoses: list[str] = []             # what the failure report's diagnosis found (keys)
         self.steps: list[str] = []
         self.hosts: list[ServerProcess] = []
         self.student_clients: list[StudentClient] = []   # the submission's client.py, run as a process
@@ -71,7 +73,7 @@ class Scenario:
         except ExpectationError as error:
             if not test or test == self.current_test:
                 raise
-            raise NotReached(feature_key, test, str(error)) from None
+            raise NotReached(feature_key, test, error) from None
 
     def server(self, options: dict | None = None, faults: dict | None = None) -> ServerProcess:
         """Start the submission's server in a child process and wait until it listens."""
@@ -145,10 +147,16 @@ class Scenario:
             key = None  # this test's hint is about its point, which it never reached
             problem = (f"{label('not-reached', lang)}: " + label("does-not-work-yet", lang).format(
                 feature=feature(error.feature_key, lang), test=error.test)
-                + f". {label('what-happened', lang)}: {error.cause}")
-        parts = [f"{label('problem', lang)}: {problem}"]
+                + f". {label('what-happened', lang)}: {error.error}")
+        findings = [] if key == "not-implemented" else diagnose(self, error, lang)
+        self.diagnoses = [finding.key for finding in findings]
+        key = next((f.hint_key for f in findings if f.hint_key in HINTS), key)
+        # What was observed leads, with the hint that follows from it; without a diagnosis, the
+        # problem (what the test expected) leads, and the test's own hint follows.
+        parts = [f"{label('diagnosis', lang)}: " + "\n  ".join(f.text for f in findings)] if findings else []
+        parts.append(f"{label('problem', lang)}: {problem}")
         if key:
-            parts.append(f"{label('hint', lang)}: {hint(key, lang)}")
+            parts.insert(1 if findings else len(parts), f"{label('hint', lang)}: {hint(key, lang)}")
         if self.steps:
             parts.append(f"{label('steps', lang)}:\n" + "\n".join(f"  {n}. {s}" for n, s in enumerate(self.steps, 1)))
         clients = [client for host in self.hosts for client in host.clients]
@@ -167,13 +175,18 @@ class Scenario:
                              + "\n".join(f"  {line}" for line in stderr[-15:]))
         for server in self.fake_servers:
             parts.append(f"{label('server-received', lang)}: {server.transcript()}")
+        for host in self.hosts:
+            printed, size = host.output_tail()
+            if printed.strip():
+                lines = printed.strip().splitlines()[-8:]
+                parts.append(label("server-printed", lang).format(size=size) + ":\n" + "\n".join(f"  {shorten(line)}" for line in lines))
         errors = [(host, error) for host in self.hosts for error in host.thread_errors]
         if errors:
             parts.append(f"{label('errors', lang)}:\n" + "\n".join(
                 f"  {error['thread']}: {error['type']}: {error['message']}"
                 + (f" ({host.where(error['traceback'])})" if host.where(error["traceback"]) else "")
                 for host, error in errors[:5]))
-        if timed_out:
+        if timed_out or "silent" in self.diagnoses:
             stacks = "\n".join(host.stacks() for host in self.hosts if host.process.poll() is None)
             if stacks.strip():
                 parts.append(f"{label('threads', lang)}:\n" + "\n".join(f"  {line}" for line in stacks.splitlines()))

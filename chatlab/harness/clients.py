@@ -12,12 +12,14 @@ import socket
 import struct
 import threading
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 from chatlab.catalog import Lab, load_module
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
 
 RECV_SIZE = 65536
+SILENCE_AFTER = 0.25   # seconds a wait goes unanswered before the server is asked whether it fell silent
+SILENCE_PROBE = 0.1    # seconds between two such questions
 
 
 class ScriptedClient:
@@ -35,6 +37,9 @@ class ScriptedClient:
         self._cursor = 0              # lines before it were matched by an earlier expect()
         self._arrived = threading.Condition()
         self._on_line = on_line
+        # Set by the host of a server that can tell when it has fallen silent: a generator that
+        # yields "" while the server may still send, or why it will not (see expect()).
+        self.silence: Callable[[], Iterator[str]] | None = None
 
     def _deliver(self, raw: bytes) -> None:
         with self._arrived:
@@ -58,31 +63,45 @@ class ScriptedClient:
         with self._arrived:
             return [raw.decode("utf-8", errors="replace") for raw in self.received]
 
-    def expect(self, *texts: str, timeout: float = WAIT, fail_on: str | None = None) -> str:
+    def expect(self, *texts: str, timeout: float = WAIT, fail_on: str | None = None, patient: bool = False) -> str:
         """Wait until a line equal to one of `texts` arrives after the lines matched so far; return it.
 
         With `fail_on`, a line starting with it (an error such as "! ") fails the wait at once.
+        The wait also ends early once the server is known to have fallen silent (`silence`, set
+        by the host: every thread waiting, nothing in flight), unless `patient`: a line that only
+        a timer of the server's will send (an idle timeout) may come after a silence.
         """
         wanted = [text.encode("utf-8") for text in texts]
         refusal = fail_on.encode("utf-8") if fail_on else None
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while True:
+        started = time.monotonic()
+        deadline = started + timeout
+        probe = None if patient or self.silence is None else self.silence()  # None: this host cannot tell
+        while True:
+            with self._arrived:
                 for index in range(self._cursor, len(self.received)):
                     if self.received[index] in wanted:
                         self._cursor = index + 1
                         return self.received[index].decode("utf-8")
                     if refusal and self.received[index].startswith(refusal):
-                        raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, "
-                                               f"but the server answered {shorten(self.received[index])}")
-                left = deadline - time.monotonic()
-                if left <= 0 or self.closed or self.aborted:
-                    seen = self.received[self._cursor:]
-                    why = (self.aborted or ("the server closed the connection" if self.closed
-                                            else f"{timeout:g} s passed"))
-                    raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, but {why}; "
-                                           f"it received {describe(seen)}")
-                self._arrived.wait(left)
+                        self._fail(wanted, "refused", f"the server answered {shorten(self.received[index])}")
+                now = time.monotonic()
+                if now >= deadline or self.closed or self.aborted:
+                    self._fail(wanted, "aborted" if self.aborted else "closed" if self.closed else "timeout",
+                               self.aborted or ("the server closed the connection" if self.closed
+                                                else f"{timeout:g} s passed"))
+                self._arrived.wait(min(deadline - now, SILENCE_PROBE))
+            if probe is not None and time.monotonic() - started >= SILENCE_AFTER:
+                why = next(probe)
+                if why:
+                    with self._arrived:
+                        self._fail(wanted, "silent", why)
+
+    def _fail(self, wanted: list[bytes], kind: str, why: str) -> None:
+        """Raise the ExpectationError of a wait for `wanted` that ended (kind: timeout, closed, aborted,
+        silent or refused), with what arrived instead. Called with self._arrived held."""
+        seen = self.received[self._cursor:]
+        raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, but {why}; "
+                               f"it received {describe(seen)}", client=self, wanted=wanted, seen=seen, kind=kind)
 
     def send_bytes(self, data: bytes) -> None:
         """Send `data` as it is; a failure (reset, closed, a server not reading for WAIT s) is an ExpectationError."""
@@ -108,10 +127,12 @@ class LineClient(ScriptedClient):
 
     def __init__(self, address, name: str, on_line=None):
         super().__init__(name, on_line)
+        self.bytes_sent = 0           # what the server must have read before the next bytes come apart
         self.stream = bytearray()  # every byte received, as it came: `received` holds it split in lines
         # The timeout bounds sendall() too: a server that stops reading cannot hang the script.
         self.sock = socket.create_connection(address, timeout=WAIT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.port = self.sock.getsockname()[1]   # the server knows this client by it
         self._receiver = threading.Thread(target=self._receive, name=f"{name} receiver", daemon=True)
         self._receiver.start()
 
@@ -140,6 +161,7 @@ class LineClient(ScriptedClient):
 
     def _send(self, data: bytes) -> None:
         self.sock.sendall(data)
+        self.bytes_sent += len(data)
 
     def reset(self) -> None:
         """Vanish abruptly: SO_LINGER (on, 0 s) makes close() send RST instead of FIN."""
@@ -164,6 +186,7 @@ class DatagramClient(ScriptedClient):
         super().__init__(name, on_line)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.connect(address)
+        self.port = self.sock.getsockname()[1]   # the server knows this client by it
         self.sock.settimeout(0.2)  # so the receiving thread notices close() promptly
         self._stop = threading.Event()
         self._receiver = threading.Thread(target=self._receive, name=f"{name} receiver", daemon=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from typing import Iterator
 
 from chatlab.catalog import Lab, load_module
 from chatlab.harness.clients import ScriptedClient, client_for
@@ -49,6 +50,7 @@ class ServerHost:
         except OSError as error:
             raise ExpectationError(f"{name} could not connect ({error}); "
                                    f"{self.failure() or 'the server is not listening'}") from None
+        client.silence = self.silence
         self.clients.append(client)
         if self._failure:
             client.abort(self._failure)
@@ -73,6 +75,11 @@ class ServerHost:
                 earlier.expect(f"* {nick} joined")
             joined.append(client)
         return joined
+
+    def silence(self) -> Iterator[str] | None:
+        """A probe for a scripted client's wait: yields "" while the server may still send, or why it
+        will not. None here: a server in this process cannot be watched that way."""
+        return None
 
     def close_clients(self) -> None:
         for client in self.clients:

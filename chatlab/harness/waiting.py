@@ -13,7 +13,16 @@ WAIT = 5.0          # seconds any single expectation may take before it is a fai
 
 
 class ExpectationError(AssertionError):
-    """Something expected (a line, a closed connection, an event) did not happen in time."""
+    """Something expected (a line, a closed connection, an event) did not happen in time.
+
+    When a scripted client's wait for a line fails, the error also says what was observed,
+    for a diagnosis: the client, the lines it `wanted`, the lines it got instead (`seen`),
+    and how the wait ended (`kind`: timeout, closed, aborted, silent or refused).
+    """
+
+    def __init__(self, message: str, client=None, wanted=(), seen=(), kind: str = ""):
+        super().__init__(message)
+        self.client, self.wanted, self.seen, self.kind = client, list(wanted), list(seen), kind
 
 
 def shorten(data: bytes | str, limit: int = 120) -> str:

@@ -6,8 +6,16 @@ The parent (chatlab.sandbox.server_process.ServerProcess) reads events from this
 that start with EVENT_PREFIX and carry JSON. The submission's own prints go to a bounded
 buffer instead, so a server that prints megabytes can neither fill a pipe nor confuse the
 protocol. The parent writes commands to stdin: `stacks` (where is every thread now?), `cpu`
-(CPU seconds used so far) and `stop` (call shutdown(), then exit). End of stdin also ends
-the process.
+(CPU seconds used so far), `output` (the end of what the server printed), `wait-read PORT N`
+(wait until the server's recv calls have returned N bytes from the client at PORT),
+`quiet` (is every thread of the server waiting, with nothing for it to read?) and `stop`
+(call shutdown(), then exit). End of stdin also ends the process.
+
+Every socket the submission makes is a WatchedSocket (see Watch): the child knows how many
+bytes the server has read from each client, which client each thread serves, and which
+threads are waiting in a socket call. That is how the grader synchronises on "the server
+has read the first piece" on every OS, names the client a dead thread served, and ends a
+wait as soon as the server has fallen silent instead of after a fixed timeout.
 
 Faults (FAULTS_JSON) are injected before the submission is imported, each exposing one
 pitfall deterministically: {"send_cap": 7} makes socket.send() send at most 7 bytes (legal,
@@ -26,6 +34,7 @@ import errno
 import faulthandler
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -43,17 +52,27 @@ STARTUP_DUMP = float(os.environ.get("CHATLAB_STARTUP_DUMP", "8"))
 
 
 class BoundedOutput:
-    """Stands in for sys.stdout: keeps the first OUTPUT_LIMIT characters, counts the rest."""
+    """Stands in for sys.stdout: keeps the first OUTPUT_LIMIT characters and the last TAIL_LIMIT, counts all."""
+
+    TAIL_LIMIT = 4096
 
     def __init__(self):
         self.kept = []
         self.size = 0
+        self._tail = ""
+        self._lock = threading.Lock()
 
     def write(self, text):
-        if self.size < OUTPUT_LIMIT:
-            self.kept.append(text[: OUTPUT_LIMIT - self.size])
-        self.size += len(text)
+        with self._lock:
+            if self.size < OUTPUT_LIMIT:
+                self.kept.append(text[: OUTPUT_LIMIT - self.size])
+            self.size += len(text)
+            self._tail = (self._tail + text)[-self.TAIL_LIMIT:]
         return len(text)
+
+    def tail(self) -> str:
+        with self._lock:
+            return self._tail
 
     def flush(self):
         pass
@@ -142,65 +161,179 @@ class Gates:
 GATES = Gates()
 
 
+class Watch:
+    """What the server's sockets did, kept for the parent's questions.
+
+    Clients are named by their own port (the peer port of the server's socket for them).
+    `read_from[port]` counts the bytes the server's recv calls returned from that client,
+    `serving[thread]` is the client a thread last read from (the one it serves, in a
+    thread-per-client server), and `waiting[thread]` the socket a thread is blocked on now.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self.read_from: dict[int, int] = {}
+        self.serving: dict[int, int] = {}
+        self.waiting: dict[int, object] = {}
+        self.moved = 0    # socket calls that moved data or a connection: a quiet server's count stays put
+
+    def entering(self, sock) -> None:
+        self.waiting[threading.get_ident()] = sock
+
+    def left(self) -> None:
+        self.waiting.pop(threading.get_ident(), None)
+
+    def received(self, port, count: int) -> None:
+        with self._changed:
+            if port is not None:
+                self.read_from[port] = self.read_from.get(port, 0) + count
+                self.serving[threading.get_ident()] = port
+            if count:
+                self.moved += 1
+            self._changed.notify_all()
+
+    def sent(self, count: int) -> None:
+        if count:
+            with self._changed:
+                self.moved += 1
+
+    def wait_read(self, port: int, total: int, timeout: float, is_quiet) -> int:
+        """Wait until the server has read `total` bytes from the client at `port`, and return what it read.
+
+        Gives up after `timeout` seconds, or sooner once `is_quiet()` twice in a row finds every
+        thread waiting with nothing read in between: then nothing will read those bytes.
+        """
+        deadline, quiet_before = time.monotonic() + timeout, None
+        with self._changed:
+            while self.read_from.get(port, 0) < total and time.monotonic() < deadline:
+                self._changed.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+                now = (is_quiet(), self.read_from.get(port, 0))
+                if now[0] and now == quiet_before:
+                    break
+                quiet_before = now
+            return self.read_from.get(port, 0)
+
+
+WATCH = Watch()
+WAITING_MODULES = ("threading.py", "queue.py", "selectors.py")  # a thread whose innermost frame is here waits
+WAITING_CALLS = ("sleep(", "select(", ".acquire(", ".wait(", ".get(", ".join(", "input(", ".poll(")
+
+
+def quiet(control: set[int]) -> tuple[bool, str]:
+    """Whether every thread of the server waits with nothing to wake it, and if not, which one is busy.
+
+    A thread waits if it is blocked in a socket call (a WatchedSocket method) with nothing
+    readable for it, or in a lock, queue, event, sleep or select. A thread blocked in recv()
+    whose socket has data is about to run, so it is not quiet. `control` are this process's
+    own threads.
+    """
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    readable_check = []
+    for ident, frame in sys._current_frames().items():
+        if ident in control:
+            continue
+        sock = WATCH.waiting.get(ident)
+        if sock is not None:
+            readable_check.append((names.get(ident, str(ident)), sock))
+            continue
+        code = traceback.extract_stack(frame)[-1]
+        if code.filename.endswith(WAITING_MODULES) or any(call in (code.line or "") for call in WAITING_CALLS):
+            continue
+        return False, f"{names.get(ident, ident)!r} is running at {os.path.basename(code.filename)}:{code.lineno}"
+    for name, sock in readable_check:
+        try:
+            ready = select.select([sock], [], [], 0)[0]
+        except (OSError, ValueError):  # closed meanwhile: nothing more will come from it
+            continue
+        if ready:
+            return False, f"{name!r} has data to read"
+    return True, ""
+
+
 def inject_faults(faults: dict) -> None:
-    """Patch the socket module (before the submission imports it) as `faults` asks."""
+    """Make every socket the submission creates a WatchedSocket, with the faults `faults` asks for."""
     if "switch_interval" in faults:
         sys.setswitchinterval(faults["switch_interval"])
     send_cap, sndbuf, gates = faults.get("send_cap"), faults.get("sndbuf"), faults.get("gates")
-    if not (send_cap or sndbuf or gates):
-        return
+    plain = socket.socket
 
-    class FaultySocket(socket.socket):
+    class WatchedSocket(plain):
         # socket.py creates accepted sockets through the module's `socket` name, so they
-        # are FaultySockets too.
-        _peer_port = None  # set on accepted sockets when gates are on
+        # are WatchedSockets too.
+        _peer_port = None  # the client's port, on accepted sockets
+
+        def _blocking(self, method, *args):
+            WATCH.entering(self)
+            try:
+                return method(*args)
+            finally:
+                WATCH.left()
 
         def send(self, data, *flags):
             data = bytes(memoryview(data)[:send_cap]) if send_cap else data
-            if self._peer_port is None:
-                return super().send(data, *flags)
+            if not gates or self._peer_port is None:
+                return self._counted(self._blocking(super().send, data, *flags))
             if flags and flags[0] & getattr(socket, "MSG_DONTWAIT", 0) and GATES.is_armed(self._peer_port):
                 # A send that must not wait cannot be held: it finds the socket full, as a held
                 # one would be, and whatever the server does with the rest is held instead.
                 raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable (held by the grader)")
-            return self._gated(super().send, data, *flags)
+            return self._counted(self._gated(super().send, data, *flags))
 
         def sendall(self, data, *flags):
-            if self._peer_port is None:
-                return super().sendall(data, *flags)
-            return self._gated(super().sendall, data, *flags)
+            if not gates or self._peer_port is None:
+                self._blocking(super().sendall, data, *flags)
+            else:
+                self._gated(super().sendall, data, *flags)
+            WATCH.sent(len(data))
+
+        def sendto(self, data, *args):
+            return self._counted(self._blocking(super().sendto, data, *args))
+
+        @staticmethod
+        def _counted(count):
+            WATCH.sent(count)
+            return count
 
         def _gated(self, method, *args):
             GATES.before_send(self._peer_port)
             try:
-                return method(*args)
+                return self._blocking(method, *args)
             except OSError:
                 GATES.send_failed(self._peer_port)
                 raise
 
         def recv(self, *args):
-            return self._reset_gated(super().recv, *args)
+            data = self._reset_gated(super().recv, *args)
+            WATCH.received(self._peer_port, len(data))
+            return data
 
         def recv_into(self, *args):
-            return self._reset_gated(super().recv_into, *args)
+            count = self._reset_gated(super().recv_into, *args)
+            WATCH.received(self._peer_port, count)
+            return count
+
+        def recvfrom(self, *args):
+            data, address = self._blocking(super().recvfrom, *args)
+            WATCH.received(address[1] if isinstance(address, tuple) else None, len(data))
+            return data, address
 
         def _reset_gated(self, method, *args):
             try:
-                return method(*args)
+                return self._blocking(method, *args)
             except ConnectionResetError:
-                if self._peer_port is not None:
+                if gates and self._peer_port is not None:
                     GATES.after_reset(self._peer_port)
                 raise
 
         def accept(self):
-            conn, address = super().accept()
+            conn, address = self._blocking(super().accept)
             if sndbuf:
                 conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-            if gates:
-                conn._peer_port = address[1]
+            conn._peer_port = address[1]
+            WATCH.sent(1)  # a new connection is activity
             return conn, address
 
-    socket.socket = FaultySocket
+    socket.socket = WatchedSocket
 
 
 def thread_stacks(skip=()) -> list[dict]:
@@ -228,7 +361,9 @@ def main(argv=None) -> None:
 
     def on_thread_error(hook):
         if hook.exc_type is not SystemExit:
-            report("thread-error", thread=hook.thread.name if hook.thread else "?", **describe_error(hook.exc_value))
+            served = WATCH.serving.get(hook.thread.ident) if hook.thread else None
+            report("thread-error", thread=hook.thread.name if hook.thread else "?", port=served,
+                   **describe_error(hook.exc_value))
     threading.excepthook = on_thread_error
 
     lab = find_lab(lab_name)
@@ -265,6 +400,14 @@ def main(argv=None) -> None:
             report("stacks", stacks=thread_stacks(skip={control}), output_size=output.size)
         elif command == "cpu":
             report("cpu", seconds=time.process_time())
+        elif command == "output":
+            report("output", tail=output.tail(), size=output.size)
+        elif command == "quiet":
+            silent, busy = quiet({control})
+            report("quiet", silent=silent, busy=busy, moved=WATCH.moved)
+        elif command.startswith("wait-read "):
+            _, port, total, timeout = command.split()
+            report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), lambda: quiet({control})[0]))
         elif command.partition(" ")[0] in ("hold", "release", "wait-held"):  # gates: answered by name
             verb, _, port = command.partition(" ")
             if verb == "hold":

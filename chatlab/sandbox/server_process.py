@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Iterator
 
 from chatlab.catalog import KIT_ROOT, Lab, target_dir
 from chatlab.harness.session import ServerHost
@@ -57,6 +58,7 @@ class ServerProcess(ServerHost):
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
+        self._asking = threading.Lock()
         self._stderr: list[str] = []
         self._killed = False                  # the grader ended the child on purpose: its exit is no failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
@@ -161,11 +163,37 @@ class ServerProcess(ServerHost):
 
     def ask(self, command: str, timeout: float = 1.0) -> dict | None:
         """Send `command` to the child and return its answer (an event of the same name), or None."""
-        with self._arrived:
-            self._events.pop(command, None)
-        if not self._command(command):
-            return None
-        return self._wait_for((command,), timeout)
+        with self._asking:  # one question at a time: answers are matched to questions by name
+            with self._arrived:
+                self._events.pop(command, None)
+            if not self._command(command):
+                return None
+            return self._wait_for((command,), timeout)
+
+    def wait_read(self, port: int, total: int, timeout: float = 3.0) -> int:
+        """Wait until the server has read `total` bytes from the client at `port`, at most `timeout`
+        seconds, and less if the server falls silent first; returns how many it has read."""
+        event = self.ask(f"wait-read {port} {total} {timeout:g}", timeout=timeout + 1.0)
+        return event["read"] if event else 0
+
+    def silence(self) -> Iterator[str]:
+        """Yields "" while the server may still send, or why it will not: twice in a row every
+        thread was waiting with nothing to read, and no data moved in between (see child.quiet)."""
+        before = None
+        while True:
+            event = self.ask("quiet")
+            now = None if event is None else (event["silent"], event["moved"])
+            if now is not None and now[0] and now == before:
+                yield ("the server fell silent: every thread of it is waiting, and nothing it "
+                       "could read is on its way")
+            else:
+                yield ""
+            before = now
+
+    def output_tail(self) -> tuple[str, int]:
+        """The end of what the server printed, and how many characters it printed in all."""
+        event = self.ask("output")
+        return ("", 0) if event is None else (event["tail"], event["size"])
 
     def threads_in_submission(self) -> list[tuple[str, str, int, str, str]] | None:
         """(thread, file, line, function, code) for each thread now running the submission's code, innermost frame."""

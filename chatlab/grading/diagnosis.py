@@ -1,0 +1,132 @@
+"""What went wrong, from what was observed: the diagnosis that leads a failure report.
+
+A test knows what it checks; when it fails, the student needs to know what their server
+actually did. `diagnose()` looks at the evidence a failed scenario leaves behind (the
+failed wait and what the waiting client got instead, every client's transcript, the
+server's dead threads, its exit, its output, its silence) and returns findings, most
+telling first, each naming the likely mistake and the hint that follows from it. The
+test's own hint is only the fallback when nothing specific was observed.
+
+Like CS50's check50, which chooses its help from the program's actual output, and unlike a
+hint attached to the test that happened to run: one missing notice can fail five tests,
+and each of them should say "the notice never came", not five unrelated things.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from chatlab.grading.hints import diagnosis_text
+from chatlab.harness.waiting import ExpectationError, shorten
+
+CHAT_LINE = re.compile(r"^\[(?P<nick>[^\]]+)\] (?P<text>.*)$", re.S)
+WORD = re.compile(r"\w+")
+ERROR_WORDS = re.compile(r"error|exception|traceback|errno|ошибка", re.I)
+
+
+@dataclass
+class Finding:
+    """One thing observed: `key` names it (and its hint: hints.DIAGNOSES), `text` says it in the report's language."""
+    key: str
+    text: str
+    hint_key: str | None
+
+
+def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Finding]:
+    """The findings for a failed scenario, most telling first (an empty list: nothing specific seen)."""
+    findings: list[Finding] = []
+
+    def found(key: str, hint_key: str | None = None, **facts) -> None:
+        if all(f.key != key for f in findings):
+            findings.append(Finding(key, diagnosis_text(key, lang).format(**facts), hint_key or key))
+
+    clients = {client.name: client for host in scenario.hosts for client in host.clients}
+    for host in scenario.hosts:
+        _server_itself(host, clients, found)
+    failed = error if isinstance(error, ExpectationError) else getattr(error, "error", None)  # NotReached.error
+    if isinstance(failed, ExpectationError):
+        _the_failed_wait(failed, clients, found)
+    for host in scenario.hosts:
+        _what_the_server_printed(host, found)
+    return findings
+
+
+def _server_itself(host, clients: dict, found) -> None:
+    """A dead thread, an exited process: whatever else was seen follows from these."""
+    ports = {_port(client): name for name, client in clients.items()}
+    for event in host.thread_errors:
+        if event["type"] == "NotImplementedError":
+            continue  # a stub: "not implemented yet" says it all
+        served = ports.get(event.get("port"))
+        found("thread-died", thread=event["thread"], error=f"{event['type']}: {event['message']}",
+              where=host.where(event["traceback"]) or "?",
+              client=served or "?")
+        break
+    failure = host.failure()
+    if "exited with code" in failure:
+        found("process-exited", why=failure)
+
+
+def _the_failed_wait(error: ExpectationError, clients: dict, found) -> None:
+    """What the waiting client got instead of what it wanted, read the way a person would."""
+    if error.kind == "silent":
+        found("silent", client=error.client.name if error.client else "?")
+    elif error.kind == "closed":
+        found("closed", client=error.client.name)
+    wanted = [line.decode("utf-8", errors="replace") for line in error.wanted]
+    seen = [line.decode("utf-8", errors="replace") for line in error.seen]
+    for line in wanted:
+        _compare(line, seen, error.client.name if error.client else "?", clients, found)
+
+
+def _compare(wanted: str, seen: list[str], who: str, clients: dict, found) -> None:
+    chat = CHAT_LINE.match(wanted)
+    if chat:
+        author = clients.get(chat["nick"])
+        if author is not None and any(text in (wanted, chat["text"]) for text in author.texts()):
+            found("echoed-to-sender", "echo-to-sender", author=chat["nick"], line=shorten(wanted))
+    for index, line in enumerate(seen):
+        if line == wanted + "\r":
+            found("crlf-kept", "crlf", client=who, line=shorten(line))
+        elif "\ufffd" in line and _same_but_replaced(wanted, line):
+            found("replaced", "utf8-split", client=who, line=shorten(line), wanted=shorten(wanted))
+        elif chat and line == chat["text"] and index > 0:
+            found("merged", "framing-merge", client=who, line=shorten(line), wanted=shorten(wanted))
+        elif chat and len(line) < len(wanted) and wanted.startswith(line) and _split_at(wanted, seen, index):
+            found("split", "framing-split", client=who, line=shorten(line), wanted=shorten(wanted))
+        elif line != wanted and _near_miss(wanted, line):
+            found("near-miss", "protocol", client=who, line=shorten(line), wanted=shorten(wanted))
+
+
+def _same_but_replaced(wanted: str, line: str) -> bool:
+    """`line` is `wanted` with some letters turned into U+FFFD (decoded before they were whole)."""
+    head = line.split("\ufffd", 1)[0]
+    return wanted.startswith(head) and not wanted.isascii()
+
+
+def _split_at(wanted: str, seen: list[str], index: int) -> bool:
+    """seen[index] is the start of `wanted`, and the lines after it hold the rest (with or without a prefix)."""
+    rest = wanted[len(seen[index]):]
+    following = "".join(CHAT_LINE.sub(r"\g<text>", line) for line in seen[index + 1:index + 4])
+    return bool(rest) and (following.startswith(rest) or rest.startswith(following) and following != "")
+
+
+def _near_miss(wanted: str, line: str) -> bool:
+    """The same words in another format: `bob: hi` for `[bob] hi`, `bob left the chat` for `* bob left`."""
+    words = [w.lower() for w in WORD.findall(unicodedata.normalize("NFC", wanted))]
+    got = [w.lower() for w in WORD.findall(unicodedata.normalize("NFC", line))]
+    return bool(words) and all(word in got for word in words) and len(got) <= len(words) + 3
+
+
+def _what_the_server_printed(host, found) -> None:
+    """`except Exception as e: print(e)` is how most students report errors: show it when it looks like one."""
+    tail, _size = host.output_tail()
+    lines = [line for line in tail.splitlines() if line.strip()]
+    errors = [line for line in lines if ERROR_WORDS.search(line)]
+    if errors:
+        found("printed-error", line=shorten(errors[-1].strip()))
+
+
+def _port(client) -> int | None:
+    return getattr(client, "port", None)
