@@ -33,13 +33,18 @@ class Finding:
     hint_key: str | None
 
 
+# Most telling first: a dead thread or process explains everything after it; what a client got
+# instead says how the server is wrong; silence and a closed connection only say that it is.
+PRIORITY = ("thread-died", "process-exited", "echoed-to-sender", "crlf-kept", "replaced", "merged", "split",
+            "near-miss", "printed-error", "spinning", "closed", "silent")
+
+
 def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Finding]:
     """The findings for a failed scenario, most telling first (an empty list: nothing specific seen)."""
-    findings: list[Finding] = []
+    findings: dict[str, Finding] = {}
 
     def found(key: str, hint_key: str | None = None, **facts) -> None:
-        if all(f.key != key for f in findings):
-            findings.append(Finding(key, diagnosis_text(key, lang).format(**facts), hint_key or key))
+        findings.setdefault(key, Finding(key, diagnosis_text(key, lang).format(**facts), hint_key or key))
 
     clients = {client.name: client for host in scenario.hosts for client in host.clients}
     for host in scenario.hosts:
@@ -47,9 +52,13 @@ def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Fi
     failed = error if isinstance(error, ExpectationError) else getattr(error, "error", None)  # NotReached.error
     if isinstance(failed, ExpectationError):
         _the_failed_wait(failed, clients, found)
+    for name, client in clients.items():
+        _transcript(name, client.texts(), clients, found)
     for host in scenario.hosts:
         _what_the_server_printed(host, found)
-    return findings
+    if "spinning" in findings:
+        findings.pop("silent", None)  # it was silent on its sockets, not idle
+    return sorted(findings.values(), key=lambda finding: PRIORITY.index(finding.key))
 
 
 def _server_itself(host, clients: dict, found) -> None:
@@ -60,24 +69,39 @@ def _server_itself(host, clients: dict, found) -> None:
             continue  # a stub: "not implemented yet" says it all
         served = ports.get(event.get("port"))
         found("thread-died", thread=event["thread"], error=f"{event['type']}: {event['message']}",
-              where=host.where(event["traceback"]) or "?",
-              client=served or "?")
+              where=host.where(event["traceback"]) or "?", client=served or "?")
         break
     failure = host.failure()
     if "exited with code" in failure:
         found("process-exited", why=failure)
+    spin = host.spinning
+    if spin:
+        found("spinning", "busy-loop", where=spin)
 
 
 def _the_failed_wait(error: ExpectationError, clients: dict, found) -> None:
     """What the waiting client got instead of what it wanted, read the way a person would."""
+    who = error.client.name if error.client else "?"
     if error.kind == "silent":
-        found("silent", client=error.client.name if error.client else "?")
+        found("silent", client=who)
     elif error.kind == "closed":
-        found("closed", client=error.client.name)
+        found("closed", client=who)
     wanted = [line.decode("utf-8", errors="replace") for line in error.wanted]
     seen = [line.decode("utf-8", errors="replace") for line in error.seen]
+    if error.kind == "unexpected":  # the whole list was wrong: compare what is missing with what came instead
+        wanted, seen = [line for line in wanted if line not in seen], [line for line in seen if line not in wanted]
     for line in wanted:
-        _compare(line, seen, error.client.name if error.client else "?", clients, found)
+        _compare(line, seen, who, clients, found)
+
+
+def _transcript(name: str, texts: list[str], clients: dict, found) -> None:
+    """What is wrong in any client's transcript, whatever the test waited for."""
+    for index, line in enumerate(texts):
+        chat = CHAT_LINE.match(line)
+        if chat and chat["nick"] == name and not chat["text"].startswith("/"):
+            found("echoed-to-sender", "echo-to-sender", author=name, line=shorten(line))
+        if line.endswith("\r"):
+            found("crlf-kept", "crlf", client=name, line=shorten(line))
 
 
 def _compare(wanted: str, seen: list[str], who: str, clients: dict, found) -> None:

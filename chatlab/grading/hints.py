@@ -291,6 +291,10 @@ DIAGNOSES = {
         "en": "{client} got {line} where PROTOCOL.md says {wanted}: the same words in another format.",
         "ru": "{client} получил {line}, а PROTOCOL.md требует {wanted}: те же слова в другом формате.",
     },
+    "spinning": {
+        "en": "The server kept a core busy while nothing moved on its sockets: a thread spins at {where}.",
+        "ru": "Сервер загружал ядро процессора, хотя через его сокеты ничего не шло: поток крутится в цикле в {where}.",
+    },
     "printed-error": {
         "en": "The server printed an error: {line}. An exception was caught and printed, so the test never "
               "saw it; it is probably why this test failed.",

@@ -29,6 +29,7 @@ class Result:
     bonus: bool
     passed: bool = False
     output: str = ""
+    diagnoses: list[str] = field(default_factory=list)   # what the failure's diagnosis found (keys)
 
 
 @dataclass
@@ -114,6 +115,8 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         result.passed = False
         result.output = str(report.longrepr)
+        scenario = getattr(item, "funcargs", {}).get("scenario")
+        result.diagnoses = list(scenario.diagnoses) if scenario else []
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -148,7 +151,7 @@ def write_score_json(path: str, scores: Scores, grade: float) -> None:
     """
     tests = [{"name": f"{r.lab}: {r.name}", "score": r.points if r.passed else 0,
               "max_score": 0 if r.bonus else r.points, "status": "passed" if r.passed else "failed",
-              "output": r.output}
+              "output": r.output, **({"tags": [f"diagnosis:{key}" for key in r.diagnoses]} if r.diagnoses else {})}
              for r in scores.results.values()]
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"score": round(grade, 2), "max_score": 100, "tests": tests}, handle, indent=2, ensure_ascii=False)

@@ -129,9 +129,11 @@ class Scenario:
         before, started = host.busy_seconds(), time.monotonic()
         time.sleep(window)
         after, elapsed = host.busy_seconds(), time.monotonic() - started
-        if before is None or after is None:
-            return 1.0  # the child did not even answer: a thread holds the GIL in a busy loop
-        return (after - before) / elapsed
+        share = 1.0 if before is None or after is None else (after - before) / elapsed
+        if share >= 0.5 and not host.spinning:  # say where, for the diagnosis
+            event = host.ask("quiet")
+            host.spinning = (event or {}).get("busy") or "a thread that does not even let the grader ask where it is"
+        return share
 
     # --- after the script ------------------------------------------------------------
 

@@ -67,38 +67,67 @@ class ScriptedClient:
         """Wait until a line equal to one of `texts` arrives after the lines matched so far; return it.
 
         With `fail_on`, a line starting with it (an error such as "! ") fails the wait at once.
-        The wait also ends early once the server is known to have fallen silent (`silence`, set
-        by the host: every thread waiting, nothing in flight), unless `patient`: a line that only
-        a timer of the server's will send (an idle timeout) may come after a silence.
+        The wait also ends early once the server is known to have fallen silent or to spin
+        (`silence`, set by the host), unless `patient`: a line that only a timer of the
+        server's will send (an idle timeout) may come after a silence.
         """
         wanted = [text.encode("utf-8") for text in texts]
         refusal = fail_on.encode("utf-8") if fail_on else None
+
+        def matched():
+            for index in range(self._cursor, len(self.received)):
+                if self.received[index] in wanted:
+                    self._cursor = index + 1
+                    return self.received[index].decode("utf-8")
+                if refusal and self.received[index].startswith(refusal):
+                    self._fail(wanted, "refused", f"the server answered {shorten(self.received[index])}")
+            if self.closed or self.aborted:
+                self._fail(wanted, "aborted" if self.aborted else "closed",
+                           self.aborted or "the server closed the connection")
+            return None
+
+        return self._wait(matched, lambda kind, why: self._fail(wanted, kind, why), timeout, patient)
+
+    def expect_closed(self, timeout: float = WAIT, patient: bool = False) -> None:
+        """Wait until the server has closed this client's connection."""
+        def closed():
+            if self.aborted:
+                fail("aborted", self.aborted)
+            return True if self.closed else None
+
+        def fail(kind: str, why: str):
+            raise ExpectationError(f"{self.name} expected the server to close the connection, but {why}",
+                                   client=self, seen=self.received[self._cursor:], kind=kind)
+
+        self._wait(closed, fail, timeout, patient)
+
+    def _wait(self, done: Callable[[], object], fail: Callable[[str, str], None], timeout: float, patient: bool):
+        """Wait until `done()` (called with the lock held) returns something, and return it.
+
+        `fail(kind, why)` raises when the wait ends without it: after `timeout` seconds, or as soon
+        as the host's `silence` probe says the server fell silent or spins (unless `patient`).
+        """
         started = time.monotonic()
         deadline = started + timeout
         probe = None if patient or self.silence is None else self.silence()  # None: this host cannot tell
         while True:
             with self._arrived:
-                for index in range(self._cursor, len(self.received)):
-                    if self.received[index] in wanted:
-                        self._cursor = index + 1
-                        return self.received[index].decode("utf-8")
-                    if refusal and self.received[index].startswith(refusal):
-                        self._fail(wanted, "refused", f"the server answered {shorten(self.received[index])}")
+                result = done()
+                if result is not None:
+                    return result
                 now = time.monotonic()
-                if now >= deadline or self.closed or self.aborted:
-                    self._fail(wanted, "aborted" if self.aborted else "closed" if self.closed else "timeout",
-                               self.aborted or ("the server closed the connection" if self.closed
-                                                else f"{timeout:g} s passed"))
+                if now >= deadline:
+                    fail("timeout", f"{timeout:g} s passed")
                 self._arrived.wait(min(deadline - now, SILENCE_PROBE))
             if probe is not None and time.monotonic() - started >= SILENCE_AFTER:
                 why = next(probe)
                 if why:
                     with self._arrived:
-                        self._fail(wanted, "silent", why)
+                        fail("silent" if "silent" in why else "spinning", why)
 
     def _fail(self, wanted: list[bytes], kind: str, why: str) -> None:
         """Raise the ExpectationError of a wait for `wanted` that ended (kind: timeout, closed, aborted,
-        silent or refused), with what arrived instead. Called with self._arrived held."""
+        silent, spinning or refused), with what arrived instead. Called with self._arrived held."""
         seen = self.received[self._cursor:]
         raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, but {why}; "
                                f"it received {describe(seen)}", client=self, wanted=wanted, seen=seen, kind=kind)
@@ -113,13 +142,6 @@ class ScriptedClient:
 
     def _send(self, data: bytes) -> None:
         raise NotImplementedError  # each transport sends in its own way
-
-    def expect_closed(self, timeout: float = WAIT) -> None:
-        """Wait until the server has closed this client's connection."""
-        with self._arrived:
-            if not self._arrived.wait_for(lambda: self.closed or self.aborted, timeout) or not self.closed:
-                why = self.aborted or f"{timeout:g} s passed"
-                raise ExpectationError(f"{self.name} expected the server to close the connection, but {why}")
 
 
 class LineClient(ScriptedClient):

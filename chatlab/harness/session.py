@@ -31,6 +31,8 @@ class ServerHost:
         self.lab = lab
         self.address: tuple = ()
         self.clients: list[ScriptedClient] = []
+        self.thread_errors: list[dict] = []   # exceptions that ended a thread of the server, where known
+        self.spinning = ""                    # where a thread of the server spun, where known
         self._failure = ""
 
     def failure(self) -> str:

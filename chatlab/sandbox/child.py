@@ -359,11 +359,10 @@ def main(argv=None) -> None:
     output = sys.stdout = BoundedOutput()
     inject_faults(json.loads(faults))
 
-    def on_thread_error(hook):
-        if hook.exc_type is not SystemExit:
-            served = WATCH.serving.get(hook.thread.ident) if hook.thread else None
-            report("thread-error", thread=hook.thread.name if hook.thread else "?", port=served,
-                   **describe_error(hook.exc_value))
+    def on_thread_error(hook):  # SystemExit too: sys.exit() in a thread ends only that thread, silently
+        served = WATCH.serving.get(hook.thread.ident) if hook.thread else None
+        report("thread-error", thread=hook.thread.name if hook.thread else "?", port=served,
+               **describe_error(hook.exc_value))
     threading.excepthook = on_thread_error
 
     lab = find_lab(lab_name)

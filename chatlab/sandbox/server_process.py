@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +24,8 @@ from chatlab.sandbox.child import EVENT_PREFIX
 STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
 STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
 STDERR_LIMIT = 16 * 1024
+SPIN_AFTER = 1.0      # seconds with no data moving, and a busy core, before a waiting client calls it a spin
+SPIN_SHARE = 0.7      # share of a core that counts as busy (the child's own CPU time per wall second)
 
 
 def keep_first(stream, kept: list[str], limit: int = STDERR_LIMIT) -> None:
@@ -54,7 +57,6 @@ class ServerProcess(ServerHost):
         for key in hang_keys:
             if key in START_HANGS:
                 raise SubmissionError(f"{START_HANGS[key]} (in an earlier test: not waited for again)")
-        self.thread_errors: list[dict] = []   # exceptions that ended one of the submission's threads
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
@@ -177,18 +179,31 @@ class ServerProcess(ServerHost):
         return event["read"] if event else 0
 
     def silence(self) -> Iterator[str]:
-        """Yields "" while the server may still send, or why it will not: twice in a row every
-        thread was waiting with nothing to read, and no data moved in between (see child.quiet)."""
-        before = None
+        """Yields "" while the server may still send, or why it will not.
+
+        Silent: twice in a row every thread was waiting with nothing to read, and no data moved
+        in between (see chatlab.sandbox.child.quiet). Spinning: no data moved for SPIN_AFTER
+        seconds while the process kept most of a core busy; `spinning` then says where.
+        """
+        before, moved_at, cpu_at = None, time.monotonic(), self.cpu_seconds()
         while True:
             event = self.ask("quiet")
             now = None if event is None else (event["silent"], event["moved"])
+            if before is None or now is None or now[1] != before[1]:
+                moved_at, cpu_at = time.monotonic(), self.cpu_seconds()
             if now is not None and now[0] and now == before:
-                yield ("the server fell silent: every thread of it is waiting, and nothing it "
-                       "could read is on its way")
+                yield "the server fell silent: every thread of it is waiting, and nothing it could read is on its way"
+            elif now is not None and not now[0] and self._spins(moved_at, cpu_at):
+                self.spinning = event["busy"]
+                yield f"the server spins: {self.spinning}, while nothing moves on its sockets"
             else:
                 yield ""
             before = now
+
+    def _spins(self, since: float, cpu_then: float | None) -> bool:
+        elapsed, cpu_now = time.monotonic() - since, self.cpu_seconds()
+        return (elapsed >= SPIN_AFTER and cpu_then is not None and cpu_now is not None
+                and cpu_now - cpu_then >= SPIN_SHARE * elapsed)
 
     def output_tail(self) -> tuple[str, int]:
         """The end of what the server printed, and how many characters it printed in all."""
