@@ -115,7 +115,7 @@ def _compare(wanted: str, seen: list[str], who: str, clients: dict, found) -> No
             found("crlf-kept", "crlf", client=who, line=shorten(line))
         elif "\ufffd" in line and _same_but_replaced(wanted, line):
             found("replaced", "utf8-split", client=who, line=shorten(line), wanted=shorten(wanted))
-        elif chat and line == chat["text"] and index > 0:
+        elif chat and line == chat["text"]:
             found("merged", "framing-merge", client=who, line=shorten(line), wanted=shorten(wanted))
         elif chat and len(line) < len(wanted) and wanted.startswith(line) and _split_at(wanted, seen, index):
             found("split", "framing-split", client=who, line=shorten(line), wanted=shorten(wanted))

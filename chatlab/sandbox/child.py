@@ -224,30 +224,38 @@ def quiet(control: set[int]) -> tuple[bool, str]:
 
     A thread waits if it is blocked in a socket call (a WatchedSocket method) with nothing
     readable for it, or in a lock, queue, event, sleep or select. A thread blocked in recv()
-    whose socket has data is about to run, so it is not quiet. `control` are this process's
-    own threads.
+    whose socket has data (or an end of stream) is about to run, so it is not quiet.
+    `control` are this process's own threads.
     """
     names = {thread.ident: thread.name for thread in threading.enumerate()}
-    readable_check = []
+    in_socket_calls = []
     for ident, frame in sys._current_frames().items():
         if ident in control:
             continue
+        stack = [entry for entry in traceback.extract_stack(frame) if entry.filename != __file__]
+        where = f"{names.get(ident, ident)!r} at {_place(stack[-1])}" if stack else repr(names.get(ident, ident))
         sock = WATCH.waiting.get(ident)
         if sock is not None:
-            readable_check.append((names.get(ident, str(ident)), sock))
+            in_socket_calls.append((where, sock))
             continue
-        code = traceback.extract_stack(frame)[-1]
-        if code.filename.endswith(WAITING_MODULES) or any(call in (code.line or "") for call in WAITING_CALLS):
+        code = stack[-1] if stack else None
+        if code is None or code.filename.endswith(WAITING_MODULES) or any(call in (code.line or "")
+                                                                          for call in WAITING_CALLS):
             continue
-        return False, f"{names.get(ident, ident)!r} is running at {os.path.basename(code.filename)}:{code.lineno}"
-    for name, sock in readable_check:
+        return False, where
+    for where, sock in in_socket_calls:
         try:
             ready = select.select([sock], [], [], 0)[0]
         except (OSError, ValueError):  # closed meanwhile: nothing more will come from it
             continue
         if ready:
-            return False, f"{name!r} has data to read"
+            return False, where
     return True, ""
+
+
+def _place(entry) -> str:
+    """file.py:LINE: code, for a report."""
+    return f"{os.path.basename(entry.filename)}:{entry.lineno}: {(entry.line or '').strip()}"
 
 
 def inject_faults(faults: dict) -> None:
