@@ -25,6 +25,20 @@ class ExpectationError(AssertionError):
         self.client, self.wanted, self.seen, self.kind = client, list(wanted), list(seen), kind
 
 
+def lines_must_be(client, got: list[str], expected: list[str], problem: str = "") -> None:
+    """Fail unless `got`, lines `client` received, are exactly `expected`.
+
+    The failure carries both lists, so that the diagnosis can tell what came instead of what
+    (merged, split, decoded too early, echoed...); `problem` says what that means, if not
+    simply "received the wrong lines".
+    """
+    if got != expected:
+        raise ExpectationError(problem or f"{client.name} received {describe([line.encode() for line in got])}, "
+                               f"not {describe([line.encode() for line in expected])}",
+                               client=client, wanted=[line.encode() for line in expected],
+                               seen=[line.encode() for line in got], kind="unexpected")
+
+
 def shorten(data: bytes | str, limit: int = 120) -> str:
     """repr() of `data` (bytes on the wire, or a printed line), cut in the middle if long."""
     if len(data) <= limit:
