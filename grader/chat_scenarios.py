@@ -17,7 +17,6 @@ a matter of luck, on every OS.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
 import struct
@@ -104,29 +103,28 @@ def hang_up(scenario, client) -> None:
     client.close()
 
 
-def _proc(host, name: str) -> str | None:
-    try:
-        with open(f"/proc/{host.process.pid}/{name}", encoding="ascii") as status:
-            return status.read()
-    except OSError:
-        return None
+def _reading(host, value: int | None, what: str) -> int:
+    """`value`, a reading of the server process; where none could be made, the test cannot check its point.
+
+    It must not pass then: if the process has exited, that is the submission's doing and the
+    test fails; otherwise this system cannot measure `what`, and the test is skipped.
+    """
+    if value is not None:
+        return value
+    if host.process.poll() is not None:
+        raise ExpectationError(host.failure() or f"the server process exited with code {host.process.returncode}")
+    pytest.skip(f"not checkable here: {what} cannot be read on this system (psutil)")
 
 
-def memory_bytes(host) -> int | None:
-    """The server process's resident memory now (Linux), or None."""
-    status = _proc(host, "status")
-    for line in (status or "").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return None
+def memory_bytes(host) -> int:
+    """The server process's resident memory now (psutil, every system); skips the test where it cannot be read."""
+    return _reading(host, host.memory_bytes(), "the server process's memory")
 
 
-def open_descriptors(host) -> int | None:
-    """How many file descriptors the server process has open (Linux), or None."""
-    try:
-        return len(os.listdir(f"/proc/{host.process.pid}/fd"))
-    except OSError:
-        return None
+def open_descriptors(host) -> int:
+    """How many descriptors the server process has open (POSIX fds, Windows handles: compare with a
+    baseline only); skips the test where they cannot be counted."""
+    return _reading(host, host.open_descriptors(), "the server process's open descriptors")
 
 
 def threads_reading(host) -> tuple[list[str], str]:
@@ -276,11 +274,9 @@ def test_megabytes_without_a_newline_do_not_fill_the_servers_memory(scenario):
     size = 8 << 20
     scenario.send(alice, b"x" * size, f"({size >> 20} MB, no newline)")
     wait_until_read(scenario, host, alice, timeout=5.0)
-    after = memory_bytes(host)
-    if before is not None and after is not None:
-        grown = after - before
-        assert grown < MEMORY_SLACK, (f"the server's memory grew by {grown / 2**20:.1f} MB while {size >> 20} MB "
-                                      "without a newline streamed in: it keeps the whole line")
+    grown = memory_bytes(host) - before
+    assert grown < MEMORY_SLACK, (f"the server's memory grew by {grown / 2**20:.1f} MB while {size >> 20} MB "
+                                  "without a newline streamed in: it keeps the whole line")
     mark = len(bob.received)
     scenario.send(alice, b"\nafter\n", "(the newline, then a short line)")
     alice.expect(TOO_LONG)
@@ -411,7 +407,7 @@ def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
 @pytest.mark.points(2, hint="reset")
 def test_the_sockets_of_departed_clients_are_closed(scenario):
     """Forty clients come and go (FIN and RST in turn): the server's open descriptors must come back
-    to where they were (Linux /proc/PID/fd; elsewhere only the notices are checked)."""
+    to where they were (psutil: file descriptors, or handles on Windows)."""
     host = scenario.server()
     alice, = scenario.join(host, "alice")
     baseline = open_descriptors(host)
@@ -430,12 +426,11 @@ def test_the_sockets_of_departed_clients_are_closed(scenario):
     scenario.send(alice, "/quit")
     alice.expect_closed()
     now, deadline = open_descriptors(host), time.monotonic() + 1.0
-    while baseline is not None and now is not None and now > baseline + 1 and time.monotonic() < deadline:
+    while now > baseline + 1 and time.monotonic() < deadline:
         time.sleep(0.01)  # the last thread may still be closing its socket
         now = open_descriptors(host)
-    if baseline is not None and now is not None:
-        assert now <= baseline + 1, (f"the server had {baseline} file descriptors open with alice connected, and "
-                                     f"{now} after {cycles} clients came and went: it does not close their sockets")
+    assert now <= baseline + 1, (f"the server had {baseline} descriptors open with alice connected, and "
+                                 f"{now} after {cycles} clients came and went: it does not close their sockets")
 
 
 # --- the server's shape (pitfalls 16, 17, 19, 22; the assignment) ----------------------------

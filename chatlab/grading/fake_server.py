@@ -15,7 +15,6 @@ import time
 from typing import Callable
 
 from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
-from chatlab.harness.tcp_queues import tcp_queues
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
 
 DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
@@ -35,6 +34,7 @@ class FakeServer:
         self.partial = b""                 # TCP: bytes after the last b"\n"
         self.eof = False                   # TCP: the client closed (or half-closed) its side
         self.was_reset = False             # TCP: reset() ended the connection
+        self.sent = 0                      # bytes sent to the client so far
         self.client: StudentClient | None = None
         self._step = step
         self._cursor = 0
@@ -201,6 +201,7 @@ class FakeServer:
                     raise ExpectationError(f"the grader's server cannot send: the client never sent a "
                                            f"datagram ({why})")
             self.sock.sendto(data, self.peer)
+            self.sent += len(data)
             return
         why = self._accept(deadline)
         if why:
@@ -210,29 +211,23 @@ class FakeServer:
         except OSError as error:
             raise ExpectationError(f"the grader's server could not send ({type(error).__name__}): "
                                    f"{self._why('woken') if self.client else 'the client is gone'}") from None
+        self.sent += len(data)
 
-    def wait_taken(self, timeout: float = DRAIN_WAIT) -> bool | None:
-        """TCP: wait until the client has read everything sent so far, so that the next send arrives in
-        a recv() of its own. False if that was not seen in time; None where it cannot be seen (no
-        /proc/net/tcp: not Linux), and then the pieces may well arrive together."""
-        try:
-            ours, theirs = self.conn.getsockname(), self.conn.getpeername()
-        except (AttributeError, OSError):  # not connected, or the client is gone
+    def wait_taken(self, timeout: float = DRAIN_WAIT) -> bool:
+        """Wait until the client's receives have returned every byte sent to it so far, so that the
+        next send arrives in a recv() of its own; False if that was not seen within `timeout` s.
+
+        The client's shim reports each receive (chatlab.sandbox.client_shim), on every system.
+        Over UDP, a datagram that a too small buffer cuts is never counted whole: False.
+        """
+        if self.client is None or self.peer is None:  # nobody to wait for: not connected yet
             return False
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            mine, its = tcp_queues(ours, theirs), tcp_queues(theirs, ours)
-            if mine is None or its is None:
-                return None
-            if mine[0] == 0 and its[1] == 0:  # all we sent is acknowledged, and the client has read it
-                return True
-            time.sleep(0.001)  # polling an observable condition, bounded by the deadline
-        return False
+        return self.client.wait_received(self.peer[1], self.sent, timeout)
 
     def send_split(self, data: bytes, at: int, note: str = "") -> None:
         """Send `data` in two pieces, cut after byte `at`, the second only once the client has read the first."""
         self.send_bytes(data[:at], note or f"(the first {at} bytes)")
-        if self.wait_taken() is False:
+        if not self.wait_taken():
             self._step(f"(the client did not read that piece within {DRAIN_WAIT:g} s; the rest is sent anyway)")
         self.send_bytes(data[at:], "(the rest)")
 

@@ -6,6 +6,12 @@ lines it prints. `FakeServer` is the other end: a TCP listener (or a bound UDP s
 127.0.0.1 port 0 that checks, byte for byte, what the client sends, and sends it lines,
 split where the test wants them split. Both record their steps in the Scenario's story.
 
+The process really runs `python chatlab/sandbox/client_shim.py client.py ...` (the report
+shows `python client.py ...`): the shim runs the client unchanged and reports, on stderr
+lines of its own that are taken out here, how many bytes each recv() of the client
+returned. `received()` and `wait_received()` answer from those reports, so the fake server
+can wait, on every system, until the client has read all it was sent (FakeServer.wait_taken).
+
 Every wait is bounded. A client that dies with NotImplementedError (a stub) cuts every wait
 short at once with "not implemented yet: <function>"; a client that exits wakes the fake
 server, which then reads what is left and stops waiting.
@@ -23,6 +29,7 @@ from typing import Callable
 from chatlab.catalog import Lab, lab_file
 from chatlab.harness.process import Process
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.sandbox import client_shim
 
 NEWLINE = b"\n"
 OUTPUT_KEPT = 1 << 20          # characters of a client's stdout kept for matching; more is only counted
@@ -47,18 +54,20 @@ class StudentClient:
         self.chars = 0                    # characters printed on stdout so far, kept or not
         self.aborted = ""                 # "not implemented yet: f" once a stub's traceback shows up
         self.ended = False                # stdout closed: the process exited
-        self._stderr = ""
+        self._stderr = ""                 # what the client wrote to stderr, the shim's reports taken out
+        self._received: dict[int, int] = {}   # bytes the client's receives returned, by its socket's port
         self._cursor = 0                  # printed lines before it were matched by an earlier expect_printed()
         self._changed = threading.Condition()
         self._listeners: list[Callable[[str, bool], None]] = []
         self._step = step
-        args = [sys.executable, self.script.name, "--host", "127.0.0.1", "--port", str(port)]
+        args = [self.script.name, "--host", "127.0.0.1", "--port", str(port)]
         if name is not None:
             args += ["--name", name]
         args += options
-        self.command = " ".join(args[1:])
+        self.command = " ".join(args)  # what the student would type, after "python"
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1")
-        self.process = Process(args, text=True, stdin=True, cwd=self.script.parent, env=env,
+        self.process = Process([sys.executable, client_shim.__file__, *args], text=True, stdin=True,
+                               cwd=self.script.parent, env=env,
                                on_stdout=self._on_stdout, on_stderr=self._on_stderr)
 
     # --- what the process writes (called by the pipes' reading threads) ---------------
@@ -78,15 +87,34 @@ class StudentClient:
                 listener(self.fate(wait=0.5), False)
 
     def _on_stderr(self, chunk: str) -> None:
+        # A text pipe is read a line at a time (chatlab.harness.process.Output): a report is never cut.
         with self._changed:
+            text, reports = client_shim.parse_reports(chunk)
+            for port, size in reports:
+                self._received[port] = self._received.get(port, 0) + size
+            if reports:
+                self._changed.notify_all()
             if len(self._stderr) < STDERR_KEPT:
-                self._stderr += chunk
+                self._stderr += text
             if self.aborted or not NOT_IMPLEMENTED.search(self._stderr):
                 return
             self.aborted = self._not_implemented()
             self._changed.notify_all()
         for listener in list(self._listeners):
             listener(self.aborted, True)
+
+    def received(self, port: int) -> int:
+        """How many bytes the client's receives on its socket bound to `port` have returned so far."""
+        with self._changed:
+            return self._received.get(port, 0)
+
+    def wait_received(self, port: int, size: int, timeout: float) -> bool:
+        """Wait until the client's receives on its socket bound to `port` have returned `size` bytes
+        in all; False if they have not within `timeout` s, or the client failed or exited first."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self._received.get(port, 0) >= size or self.ended or bool(self.aborted),
+                timeout) and self._received.get(port, 0) >= size
 
     def _not_implemented(self) -> str:
         """ "not implemented yet: f", f being the function whose body raised NotImplementedError."""

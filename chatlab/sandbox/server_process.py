@@ -288,3 +288,35 @@ class ServerProcess(ServerHost):
                 stream.close()
             except OSError:
                 pass
+
+    def memory_bytes(self) -> int | None:
+        """The child's resident memory now, in bytes (psutil's memory_info().rss, on every system).
+
+        None where it cannot be read: psutil missing or refused access, or the process gone
+        (self.process.poll() tells which). psutil is imported here, where it is needed.
+        """
+        try:
+            import psutil
+        except ImportError:
+            return None
+        try:
+            return psutil.Process(self.process.pid).memory_info().rss
+        except psutil.Error:  # NoSuchProcess (it exited), AccessDenied
+            return None
+
+    def open_descriptors(self) -> int | None:
+        """How many descriptors the child has open now: file descriptors (POSIX), handles (Windows).
+
+        Windows handles count more than sockets (files, threads, events, registry keys...), so
+        compare a reading with an earlier one of the same process only, never with a number.
+        None where it cannot be read, as for memory_bytes().
+        """
+        try:
+            import psutil
+        except ImportError:
+            return None
+        try:
+            process = psutil.Process(self.process.pid)
+            return process.num_handles() if psutil.WINDOWS else process.num_fds()
+        except psutil.Error:  # NoSuchProcess (it exited), AccessDenied
+            return None
