@@ -11,6 +11,7 @@ Each client is a file of a few lines written to tmp_path, laid out as a --target
 """
 from __future__ import annotations
 
+import builtins
 import json
 import socket
 import subprocess
@@ -21,10 +22,8 @@ import pytest
 from grading import build_broken
 
 from chatlab.catalog import find_lab
-from chatlab.grading import fake_server, student_client
 from chatlab.grading.fake_server import FakeServer
 from chatlab.grading.student_client import StudentClient
-from chatlab.harness import tcp_queues
 from chatlab.harness.waiting import WAIT, ExpectationError
 from chatlab.sandbox import client_shim
 
@@ -194,11 +193,14 @@ def test_wait_taken_waits_until_the_clients_receives_have_returned_all_that_was_
 
 @pytest.fixture
 def no_proc(monkeypatch):
-    """As on macOS and Windows: /proc/net/tcp is out of reach (the Linux probe may not even be called)."""
-    def banned(*_args):
-        raise AssertionError("tcp_queues() was called: the client side must not need /proc")
-    monkeypatch.setattr(tcp_queues, "tcp_queues", banned)
-    assert not hasattr(fake_server, "tcp_queues") and not hasattr(student_client, "tcp_queues")
+    """As on macOS and Windows: no /proc (any attempt to read it here fails the test)."""
+    real_open = builtins.open
+
+    def guarded(path, *args, **kwargs):
+        if str(path).startswith("/proc"):
+            raise AssertionError(f"{path} was opened: the client side must not need /proc")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(builtins, "open", guarded)
 
 
 @pytest.mark.parametrize("attempt", range(5))

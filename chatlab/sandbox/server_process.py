@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+import psutil
+
 from chatlab.catalog import KIT_ROOT, Lab, target_dir
 from chatlab.harness.session import ServerHost
 from chatlab.harness.waiting import WAIT
@@ -292,13 +294,9 @@ class ServerProcess(ServerHost):
     def memory_bytes(self) -> int | None:
         """The child's resident memory now, in bytes (psutil's memory_info().rss, on every system).
 
-        None where it cannot be read: psutil missing or refused access, or the process gone
-        (self.process.poll() tells which). psutil is imported here, where it is needed.
+        None where it cannot be read: access refused, or the process gone (self.process.poll()
+        tells which).
         """
-        try:
-            import psutil
-        except ImportError:
-            return None
         try:
             return psutil.Process(self.process.pid).memory_info().rss
         except psutil.Error:  # NoSuchProcess (it exited), AccessDenied
@@ -311,10 +309,6 @@ class ServerProcess(ServerHost):
         compare a reading with an earlier one of the same process only, never with a number.
         None where it cannot be read, as for memory_bytes().
         """
-        try:
-            import psutil
-        except ImportError:
-            return None
         try:
             process = psutil.Process(self.process.pid)
             return process.num_handles() if psutil.WINDOWS else process.num_fds()
