@@ -22,6 +22,9 @@ from chatlab.harness.waiting import ExpectationError, shorten
 
 CHAT_LINE = re.compile(r"^\[(?P<nick>[^\]]+)\] (?P<text>.*)$", re.S)
 WORD = re.compile(r"\w+")
+TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)+\S.*$", re.M)
+CLIENT_FRAME = re.compile(r'File "([^"]*client\.py)", line (\d+)')
+THREAD = re.compile(r"^Exception in thread (?P<name>.+?):?$", re.M)
 ERROR_WORDS = re.compile(r"error|exception|traceback|errno|ошибка", re.I)
 
 
@@ -35,7 +38,7 @@ class Finding:
 
 # Most telling first: a dead thread or process explains everything after it; what a client got
 # instead says how the server is wrong; silence and a closed connection only say that it is.
-PRIORITY = ("thread-died", "process-exited", "echoed-to-sender", "crlf-kept", "replaced", "merged", "split",
+PRIORITY = ("thread-died", "process-exited", "client-crashed", "client-exited", "echoed-to-sender", "crlf-kept", "replaced", "merged", "split",
             "near-miss", "printed-error", "spinning", "closed", "silent")
 
 
@@ -56,6 +59,8 @@ def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Fi
         _transcript(name, client.texts(), clients, found)
     for host in scenario.hosts:
         _what_the_server_printed(host, found)
+    for client in getattr(scenario, "student_clients", ()):
+        _client_crash(client, found)
     if "spinning" in findings:
         findings.pop("silent", None)  # it was silent on its sockets, not idle
     return sorted(findings.values(), key=lambda finding: PRIORITY.index(finding.key))
@@ -86,6 +91,8 @@ def _the_failed_wait(error: ExpectationError, clients: dict, found) -> None:
         found("silent", client=who)
     elif error.kind == "closed":
         found("closed", client=who)
+    elif error.kind == "exited" and hasattr(error.client, "fate"):
+        found("client-exited", client=who, fate=error.client.fate(wait=1.0))
     wanted = [line.decode("utf-8", errors="replace") for line in error.wanted]
     seen = [line.decode("utf-8", errors="replace") for line in error.seen]
     if error.kind == "unexpected":  # the whole list was wrong: compare what is missing with what came instead
@@ -141,6 +148,19 @@ def _near_miss(wanted: str, line: str) -> bool:
     words = [w.lower() for w in WORD.findall(unicodedata.normalize("NFC", wanted))]
     got = [w.lower() for w in WORD.findall(unicodedata.normalize("NFC", line))]
     return bool(words) and all(word in got for word in words) and len(got) <= len(words) + 3
+
+
+def _client_crash(client, found) -> None:
+    """A student's client that died of an exception, in its main thread or in its receiving thread."""
+    tracebacks = TRACEBACK.findall(client.stderr)
+    if not tracebacks or client.not_implemented():
+        return
+    where = [f"{path.rsplit('/', 1)[-1].rsplit(chr(92), 1)[-1]}:{line}" for path, line in CLIENT_FRAME.findall(
+        tracebacks[-1])]
+    error = [line for line in tracebacks[-1].strip().splitlines() if line and not line.startswith(" ")][-1]
+    thread = THREAD.search(client.stderr)
+    found("client-crashed", "thread-died", client=client.name, error=error.strip(), where=where[-1] if where else "?",
+          thread=thread["name"] if thread else "MainThread")
 
 
 def _what_the_server_printed(host, found) -> None:

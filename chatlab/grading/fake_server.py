@@ -158,7 +158,8 @@ class FakeServer:
                 if skip or (self.transport == "udp" and message == b"/ping" and text != "/ping"):
                     continue
                 raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
-                                       f"but it sent {shorten(got if self.transport == 'udp' else got + NEWLINE)}")
+                                       f"but it sent {shorten(got if self.transport == 'udp' else got + NEWLINE)}",
+                                       client=self.client, wanted=[wanted], seen=[got], kind="unexpected")
             why = self._read_more(deadline)
             if why:
                 if why == "the wait ran out":
@@ -166,7 +167,9 @@ class FakeServer:
                 sent = (f"; then it sent {shorten(self.partial)} with no newline after it"
                         if self.partial else "")
                 raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
-                                       f"but {why}; it received {describe(self.received[self._cursor:])}{sent}")
+                                       f"but {why}; it received {describe(self.received[self._cursor:])}{sent}",
+                                       client=self.client, wanted=[wanted], seen=self.received[self._cursor:],
+                                       kind="exited" if self._ended else "timeout")
 
     def _what(self, wanted: bytes) -> str:
         what = f"the datagram {shorten(wanted)}" if self.transport == "udp" else f"the line {shorten(wanted + NEWLINE)}"

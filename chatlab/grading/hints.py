@@ -252,6 +252,14 @@ DIAGNOSES = {
         "en": "The server's process ended: {why}.",
         "ru": "Процесс сервера завершился: {why}.",
     },
+    "client-crashed": {
+        "en": "Your client died of an exception: {error}, in thread {thread!r}, at {where}.",
+        "ru": "Ваш клиент завершился из-за исключения: {error}, поток {thread!r}, место: {where}.",
+    },
+    "client-exited": {
+        "en": "{client} ended too early: {fate}.",
+        "ru": "{client} завершился слишком рано: {fate}.",
+    },
     "silent": {
         "en": "The server fell silent: while {client} waited, every thread of the server was waiting too, "
               "and nothing was on its way to it.",

@@ -190,7 +190,9 @@ class StudentClient:
         else:
             why = f"{timeout:g} s passed"
         raise ExpectationError(f"{self.name} should have printed a line containing {shorten(text)}, "
-                               f"but {why}; it printed {describe(seen)}")
+                               f"but {why}; it printed {describe(seen)}", client=self, wanted=[text.encode()],
+                               seen=[line.encode() for line in seen],
+                               kind="exited" if self.ended else "aborted" if self.aborted else "timeout")
 
     def wait_exit(self, timeout: float = WAIT, max_output: int | None = None) -> int:
         """Wait until the process exits (its exit code); fail if it prints more than `max_output` characters first."""
