@@ -58,8 +58,12 @@ class Loading:
 
     def finding(self, lang: str = "en") -> str:
         """One line: "lab2_two_user_chat: server.py line 12: SyntaxError: invalid syntax"."""
+        return f"{self.lab}: {self.what(lang)}"
+
+    def what(self, lang: str = "en") -> str:
+        """The finding without its lab: "server.py line 12: SyntaxError: invalid syntax"."""
         if self.missing:
-            return f"{self.lab}: " + label("missing-file", lang).format(file=self.file)
+            return label("missing-file", lang).format(file=self.file)
         where = label("file-line", lang).format(file=self.file, line=self.line) if self.line else self.file
         if self.hung:
             what = label("import-hangs", lang).format(seconds=f"{LOAD_WAIT:g}")
@@ -67,7 +71,7 @@ class Loading:
             what = label("import-exited", lang).format(code=self.exit_code)
         else:
             what = self.error
-        return f"{self.lab}: {where}: {what}"
+        return f"{where}: {what}"
 
     def story(self, lang: str, rerun: str) -> str:
         """The report of the one test that carries the finding: problem, hint, the traceback's end."""

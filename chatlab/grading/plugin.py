@@ -156,7 +156,7 @@ def pytest_runtest_makereport(item, call):
     elif report.failed:
         if isinstance(error, DoesNotLoad):
             report.longrepr = error.loading.story(lang, rerun_command(item))
-            result.note = error.loading.finding(lang)
+            result.note = error.loading.what(lang)  # the table names the lab above it
         elif isinstance(error, NotRun):
             result.note = error.loading.not_run(error.first_test, lang)
             report.longrepr = f"{label('not-run', lang)}: {result.note}"
