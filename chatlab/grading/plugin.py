@@ -1,7 +1,8 @@
 """The grading plugin for pytest: options, points, failure stories, the score table, the grade.
 
 `pytest grader/` loads it through grader/conftest.py. Every graded test carries
-`@pytest.mark.points(N)` (or `points(N, bonus=True)`: earned when passed, never lost) and
+`@pytest.mark.points(N)` (or `points(N, bonus=True)`: never lost, and earned when it passes in
+a lab whose required tests all pass) and
 may name the hint for its failure with `hint="key"` (see chatlab/grading/hints.py). At the end of
 the run a table per lab shows what was earned and what failed, then the grade under the
 assignment's rubric (chatlab/grading/rubric.py). `--score-json FILE` writes Gradescope's format.
