@@ -102,7 +102,7 @@ def test_the_server_restarts_on_the_same_port_at_once(scenario):
 
 
 @pytest.mark.points(1, hint="stop")
-@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is SIGINT on POSIX only; Windows is not probed")
+@pytest.mark.skipif(sys.platform == "win32", reason="not-checkable-sigint")  # not checkable here (hints.LABELS)
 def test_ctrl_c_stops_the_server_run_as_a_script_with_a_client_connected(scenario):
     script = target_dir(scenario.target) / LAB.stem / "server.py"
     scenario.step(f"python {LAB.stem}/server.py --port 0 runs as a person would start it")

@@ -146,5 +146,6 @@ def test_a_grade_report_reads_problem_and_hint_from_the_graders_story():
     assert (failed.name, failed.points, failed.problem, failed.hint) == (
         "two users hear each other", 4, "bob expected x", "buffer the bytes")
     report = GradeReport("lab2_two_user_chat", "labs", [failed, passed])
-    assert (report.earned, report.possible, report.bonus) == (3, 4, 3)
-    assert "0/4 points + 3 bonus, 75 %" in report.headline() and "buffer the bytes" in report._repr_html_()
+    assert report.score == (0, 4, 3), "a bonus is kept apart from the required points"
+    assert "0/4 points (0 %); bonus 3 not counted: a required test failed" in report.headline()
+    assert "buffer the bytes" in report._repr_html_()

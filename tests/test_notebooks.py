@@ -79,7 +79,7 @@ def test_each_lab_notebook_has_objectives_protocol_todos_a_check_and_stuck_hints
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
 def test_the_check_cell_shows_zero_for_the_stubs_without_raising(lab, executed):
     shown = "\n".join(output_texts(executed[lab.stem].notebook))
-    assert re.search(rf"{lab.stem} \(labs\): 0/\d+ points, 0 %", shown), "no zero score shown for the stubs"
+    assert re.search(rf"{lab.stem} \(labs\): 0/\d+ points \(0 %\)", shown), "no zero score shown for the stubs"
     assert "not implemented yet" in shown, "the hints should say what is still a TODO"
 
 
@@ -151,7 +151,7 @@ def test_no_notebook_holds_or_shows_solution_code(executed):
 def test_chatlab_notebooks_writes_an_executed_html_copy_graded_against_the_solutions(tmp_path, capsys):
     assert notebooks_command(["lab1", "--target", "solutions", "--html", str(tmp_path)]) == 0
     page = (tmp_path / "lab1_echo.html").read_text(encoding="utf-8")
-    assert re.search(r"lab1_echo \(solutions\): (\d+)/\1 points, 100 %", page), "the check cell's full marks"
+    assert re.search(r"lab1_echo \(solutions\): (\d+)/\1 points \(100 %\)", page), "the check cell's full marks"
     assert "lab1_echo.ipynb: ok in" in capsys.readouterr().out
 
 

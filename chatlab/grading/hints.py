@@ -239,6 +239,27 @@ HINTS = {
         "ru": "Датаграммы с адреса, который не присоединился, получают '! join first: /join NICK'; на /join NICK "
               "ответ '* welcome NICK', остальным — уведомление.",
     },
+    "does-not-load": {
+        "en": "Python could not load this file, so none of its tests could run. Run it yourself from the lab's "
+              "folder (python server.py --port 5050, or python client.py --port 5050 --name you) and fix the "
+              "first error it reports: a typo, a missing import, a module that is not installed, or top-level "
+              "code that crashes or waits. Code that should run only when the file is started as a program "
+              "belongs under if __name__ == \"__main__\":.",
+        "ru": "Python не смог загрузить этот файл, поэтому ни один его тест не запускался. Запустите файл сами "
+              "из папки лабораторной (python server.py --port 5050 или python client.py --port 5050 --name you) "
+              "и исправьте первую ошибку, о которой он сообщит: опечатку, недостающий import, неустановленный "
+              "модуль или код верхнего уровня, который завершается с ошибкой или чего-то ждёт. Код, который "
+              "должен выполняться только при запуске файла как программы, поместите под "
+              "if __name__ == \"__main__\":.",
+    },
+    "file-missing": {
+        "en": "The grader looks for each lab's server.py and client.py in the lab's folder (e.g. "
+              "lab2_two_user_chat/server.py) inside the folder it grades (--target): keep the folder and file "
+              "names of the starter code.",
+        "ru": "Грейдер ищет server.py и client.py каждой лабораторной в её папке (например, "
+              "lab2_two_user_chat/server.py) внутри проверяемой папки (--target): сохраняйте имена папок и "
+              "файлов из заготовки.",
+    },
 }
 
 # What a diagnosis observed (chatlab/grading/diagnosis.py), to lead a failure report. The hint that
@@ -340,6 +361,56 @@ LABELS = {
     "client-stderr": {"en": "What the client wrote to stderr", "ru": "Что клиент вывел в stderr"},
     "server-received": {"en": "What the grader's server received from the client",
                         "ru": "Что сервер грейдера получил от клиента"},
+    # How a lab's score is written everywhere (chatlab.grading.rubric.score_text).
+    "score": {"en": "{earned}/{possible} points ({percent} %)", "ru": "баллы: {earned} из {possible} ({percent} %)"},
+    "score-bonus": {"en": "{earned}/{possible} points + {bonus} bonus ({percent} %)",
+                    "ru": "баллы: {earned} из {possible} + бонус {bonus} ({percent} %)"},
+    "score-bonus-not-counted": {
+        "en": "{earned}/{possible} points ({percent} %); bonus {bonus} not counted: a required test failed",
+        "ru": "баллы: {earned} из {possible} ({percent} %); бонус {bonus} не засчитан: не пройден обязательный тест"},
+    "bonus-not-counted": {"en": "Passed, but not counted: bonus points count only when every required test of "
+                                "the lab passes",
+                          "ru": "Пройден, но не засчитан: бонусные баллы засчитываются, только когда пройдены "
+                                "все обязательные тесты лабораторной"},
+    # The score table at the end of a grader run (chatlab.grading.plugin).
+    "test-point": {"en": "1 point", "ru": "баллов: 1"},
+    "test-points": {"en": "{points} points", "ru": "баллов: {points}"},
+    "row-failed": {"en": "failed", "ru": "не пройден"},
+    "row-bonus-not-earned": {"en": "bonus not earned", "ru": "бонус не получен"},
+    "row-not-checkable": {"en": "not checkable here", "ru": "здесь не проверяется"},
+    "row-not-run": {"en": "tests not run: {count} ({points})", "ru": "тестов не запущено: {count} ({points})"},
+    "grade": {"en": "Assignment grade: {grade} % (best lab: {lab}; rubric weights: {weights})",
+              "ru": "Оценка за задание: {grade} % (лучшая лабораторная: {lab}; веса лабораторных: {weights})"},
+    "grade-none": {"en": "Assignment grade: 0 % (rubric weights: {weights})",
+                   "ru": "Оценка за задание: 0 % (веса лабораторных: {weights})"},
+    # A test that cannot make its check on this system (a skipped graded test), and why.
+    "not-checkable": {"en": "Not checkable here", "ru": "Здесь не проверяется"},
+    "not-checkable-sigint": {
+        "en": "Ctrl+C reaches a program as the signal SIGINT only on POSIX systems (Linux, macOS); on Windows "
+              "this check cannot be made: grade on Linux or macOS to earn its points",
+        "ru": "Ctrl+C приходит к программе как сигнал SIGINT только в POSIX-системах (Linux, macOS); в Windows "
+              "эту проверку выполнить нельзя: чтобы получить её баллы, запустите проверку в Linux или macOS"},
+    # A lab's file that does not load (chatlab.grading.loading).
+    "missing-file": {"en": "{file} is missing: the lab was not handed in",
+                     "ru": "файла {file} нет: лабораторная не сдана"},
+    "file-line": {"en": "{file} line {line}", "ru": "{file}, строка {line}"},
+    "import-hangs": {"en": "importing it did not finish within {seconds} s",
+                     "ru": "импорт не завершился за {seconds} с"},
+    "import-exited": {"en": "importing it ended the process (exit code {code})",
+                      "ru": "импорт завершил процесс (код выхода {code})"},
+    "traceback-tail": {"en": "The end of the traceback", "ru": "Конец трассировки стека"},
+    "not-run": {"en": "Not run", "ru": "Не запускался"},
+    "does-not-load": {"en": "{file} does not load (see {test})", "ru": "{file} не загружается (см. {test})"},
+    # The notebook's report (chatlab.notebook.check).
+    "report-tests-passed": {"en": "{passed} of {total} tests passed", "ru": "пройдено тестов: {passed} из {total}"},
+    "report-worth": {"en": "as the assignment's chat: {grade} % (this lab counts {weight})",
+                     "ru": "как чат задания: {grade} % (вес лабораторной: {weight})"},
+    "report-warm-up": {"en": "a warm-up: it counts for nothing by itself",
+                       "ru": "разминка: сама по себе в оценку не входит"},
+    "report-details": {"en": "steps and output", "ru": "шаги и вывод"},
+    "report-test": {"en": "test", "ru": "тест"},
+    "report-points": {"en": "points", "ru": "баллы"},
+    "report-bonus": {"en": "bonus", "ru": "бонус"},
 }
 
 

@@ -1,10 +1,18 @@
 """The grading plugin for pytest: options, points, failure stories, the score table, the grade.
 
 `pytest grader/` loads it through grader/conftest.py. Every graded test carries
-`@pytest.mark.points(N)` (or `points(N, bonus=True)`: earned when passed, never lost) and
+`@pytest.mark.points(N)` (or `points(N, bonus=True)`: never lost, and earned when it passes in
+a lab whose required tests all pass) and
 may name the hint for its failure with `hint="key"` (see chatlab/grading/hints.py). At the end of
 the run a table per lab shows what was earned and what failed, then the grade under the
 assignment's rubric (chatlab/grading/rubric.py). `--score-json FILE` writes Gradescope's format.
+
+A graded test ends in one of four ways: passed; failed; not run, because its lab's file does
+not load (chatlab/grading/loading.py: the first test of that lab and file reports why, the
+others point to it); or not checkable here, when it is skipped (`pytest.skip(reason)` or a
+`skipif` marker: the check cannot be made on this system). Only a passed test earns its
+points; all the others lose them, and none leaves the maximum. Tests in
+grader/test_LAB_client.py drive the lab's client.py, the other modules its server.py.
 """
 from __future__ import annotations
 
@@ -14,10 +22,14 @@ from pathlib import Path
 
 import pytest
 
-from chatlab.catalog import target_dir
-from chatlab.grading.rubric import WEIGHTS, assignment_grade, lab_percent
+from chatlab.catalog import find_lab, target_dir
+from chatlab.grading.hints import LABELS, label
+from chatlab.grading.loading import DoesNotLoad, Loading, NotRun, check
+from chatlab.grading.rubric import WEIGHTS, LabScore, assignment_grade, score_text
 from chatlab.grading.scenario import Scenario, timed_out
 from chatlab.harness.process import let_ctrl_c_through
+
+PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
 
 @dataclass
@@ -27,9 +39,15 @@ class Result:
     name: str
     points: float
     bonus: bool
-    passed: bool = False
-    output: str = ""
-    diagnoses: list[str] = field(default_factory=list)   # what the failure's diagnosis found (keys)
+    role: str                 # "server" or "client": the lab's file the test drives
+    outcome: str = FAILED     # until the test reports: a run stopped early (-x) earns nothing
+    output: str = ""          # the failure's story
+    note: str = ""            # one line for the score table: a load finding, why not run, why not checkable
+    diagnoses: list[str] = field(default_factory=list)   # what the failure's diagnosis found (keys), most telling first
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == PASSED
 
 
 @dataclass
@@ -42,11 +60,37 @@ class Scores:
             labs.setdefault(result.lab, []).append(result)
         return labs
 
-    def totals(self) -> dict[str, tuple[float, float]]:
-        """{lab: (earned, possible)}: bonus points count when earned and are never possible."""
-        return {lab: (sum(r.points for r in results if r.passed),
-                      sum(r.points for r in results if not r.bonus))
-                for lab, results in self.by_lab().items()}
+    def lab_scores(self) -> dict[str, LabScore]:
+        return {lab: LabScore.of(results) for lab, results in self.by_lab().items()}
+
+
+class LoadCheck:
+    """Before a graded test runs, the lab's file it drives must load: checked once per lab and file.
+
+    Registered as a plugin of its own (pytest_configure), so that the hook below runs for
+    the tests of grader/ too. A file that does not load fails its first test with the finding
+    (DoesNotLoad) and every later test of that lab and file at once (NotRun): in place of the
+    test, before it starts anything.
+    """
+
+    def __init__(self, scores: Scores, target: str):
+        self.scores, self.target = scores, target
+        self.loadings: dict[tuple[str, str], Loading] = {}
+        self.reported_by: dict[tuple[str, str], str] = {}   # the test that carries each finding
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
+        result = self.scores.results.get(item.nodeid)
+        if result is None:
+            return
+        key = (result.lab, result.role)
+        if key not in self.loadings:
+            self.loadings[key] = check(find_lab(result.lab), result.role, self.target)
+        loading = self.loadings[key]
+        if loading.ok:
+            return
+        first = self.reported_by.setdefault(key, result.name)
+        raise DoesNotLoad(loading) if first == result.name else NotRun(loading, first)
 
 
 def pytest_addoption(parser):
@@ -62,6 +106,9 @@ def pytest_configure(config):
     config._chatlab_scores = Scores()
     target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
     let_ctrl_c_through()  # a grader started in the background must still be able to Ctrl+C a server
+    if not config.pluginmanager.has_plugin("chatlab-load-check"):
+        config.pluginmanager.register(LoadCheck(config._chatlab_scores, config.getoption("--target")),
+                                      "chatlab-load-check")
 
 
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected: a deselected test is not graded
@@ -72,7 +119,8 @@ def pytest_collection_modifyitems(items):
             continue
         item.config._chatlab_scores.results[item.nodeid] = Result(
             nodeid=item.nodeid, lab=item.module.LAB.stem, name=item.name,
-            points=marker.args[0], bonus=marker.kwargs.get("bonus", False))
+            points=marker.args[0], bonus=marker.kwargs.get("bonus", False),
+            role="client" if item.path.stem.endswith("_client") else "server")
 
 
 @pytest.fixture
@@ -102,56 +150,109 @@ def pytest_runtest_makereport(item, call):
     result = item.config._chatlab_scores.results.get(item.nodeid)
     if result is None:
         return
-    if report.when == "call" and report.failed and "scenario" in getattr(item, "funcargs", {}):
-        problem = str(call.excinfo.value) if call.excinfo else "the test failed"
-        scenario = item.funcargs["scenario"]
-        report.longrepr = scenario.story(problem.strip(), timed_out(problem), rerun_command(item),
-                                         call.excinfo.value if call.excinfo else None)
-    if report.skipped:  # e.g. a probe this OS cannot run: neither earned nor lost
-        del item.config._chatlab_scores.results[item.nodeid]
-        return
-    if report.when == "call":
-        result.passed = report.passed
-    if report.failed:
-        result.passed = False
+    lang = item.config.getoption("--lang")
+    error = call.excinfo.value if call.excinfo else None
+    if report.skipped:  # the check cannot be made here: its points are lost, never dropped from the maximum
+        result.outcome, result.note = NOT_CHECKABLE, skip_reason(report, lang)
+        result.output = f"{label('not-checkable', lang)}: {result.note}"
+    elif report.failed:
+        if isinstance(error, DoesNotLoad):
+            report.longrepr = error.loading.story(lang, rerun_command(item))
+            result.note = error.loading.what(lang)  # the table names the lab above it
+        elif isinstance(error, NotRun):
+            result.note = error.loading.not_run(error.first_test, lang)
+            report.longrepr = f"{label('not-run', lang)}: {result.note}"
+        elif report.when == "call" and "scenario" in getattr(item, "funcargs", {}):
+            problem = str(error) if error else "the test failed"
+            scenario = item.funcargs["scenario"]
+            report.longrepr = scenario.story(problem.strip(), timed_out(problem), rerun_command(item), error)
+            result.diagnoses = scenario.diagnoses
+        result.outcome = NOT_RUN if isinstance(error, NotRun) else FAILED
         result.output = str(report.longrepr)
-        scenario = getattr(item, "funcargs", {}).get("scenario")
-        result.diagnoses = list(scenario.diagnoses) if scenario else []
+    elif report.when == "call":
+        result.outcome = PASSED
+
+
+def skip_reason(report, lang: str) -> str:
+    """Why a skipped test could not make its check, in `lang` when the reason is a key of LABELS."""
+    longrepr = report.longrepr
+    reason = longrepr[2].removeprefix("Skipped: ") if isinstance(longrepr, tuple) else str(longrepr)
+    return label(reason, lang) if reason in LABELS else reason
+
+
+# --- the score table and the results --------------------------------------------------
+
+def points_text(points: float, lang: str) -> str:
+    """"(1 point)", "(3 points)": what a test is worth, in `lang`."""
+    return label("test-point", lang) if points == 1 else label("test-points", lang).format(points=f"{points:g}")
+
+
+def lost_rows(results: list[Result], lang: str) -> list[str]:
+    """The score table's lines under a lab: each test that did not pass, the tests not run in one line."""
+    rows, not_run = [], {}
+    for result in results:
+        if result.outcome == NOT_RUN:
+            not_run.setdefault(result.note, []).append(result)
+            continue
+        if result.outcome == FAILED:
+            kind = "row-bonus-not-earned" if result.bonus else "row-failed"
+        elif result.outcome == NOT_CHECKABLE:
+            kind = "row-not-checkable"
+        else:
+            continue
+        rows.append(f"    {label(kind, lang)}: {result.name} ({points_text(result.points, lang)})"
+                    + (f": {result.note}" if result.note else ""))
+    for note, skipped in not_run.items():
+        count = label("row-not-run", lang).format(count=len(skipped),
+                                                  points=points_text(sum(r.points for r in skipped), lang))
+        rows.append(f"    {count}: {note}")
+    return rows
+
+
+def score_table(scores: Scores, lang: str) -> tuple[list[str], float]:
+    """The lines of the score table (each lab's score, what it lost, the grade) and the grade itself."""
+    lines = []
+    lab_scores = scores.lab_scores()
+    for lab, results in scores.by_lab().items():
+        lines.append(f"{lab:<24} {score_text(lab_scores[lab], lang)}")
+        lines += lost_rows(results, lang)
+    grade, source = assignment_grade(lab_scores)
+    weights = ", ".join(f"{stem} {weight:.0%}" for stem, weight in WEIGHTS.items())
+    lines.append(label("grade", lang).format(grade=f"{grade:.0f}", lab=source, weights=weights) if source
+                 else label("grade-none", lang).format(weights=weights))
+    return lines, grade
 
 
 def pytest_terminal_summary(terminalreporter, config):
     scores: Scores = config._chatlab_scores
     if not scores.results:
         return
-    write = terminalreporter.write_line
+    lang = config.getoption("--lang")
     terminalreporter.section("chatlab score")
-    totals = scores.totals()
-    for lab, results in scores.by_lab().items():
-        earned, possible = totals[lab]
-        write(f"{lab:<24} {earned:g}/{possible:g} points ({lab_percent(earned, possible):.0f} %)")
-        for result in results:
-            if not result.passed:
-                kind = "bonus not earned" if result.bonus else "failed"
-                write(f"    {kind}: {result.name} ({result.points:g} points)")
-    grade, source = assignment_grade(totals)
-    weights = ", ".join(f"{stem} {weight:.0%}" for stem, weight in WEIGHTS.items())
-    if source:
-        write(f"Assignment grade: {grade:.0f} % (best lab: {source}; rubric weights: {weights})")
-    else:
-        write(f"Assignment grade: 0 % (rubric weights: {weights})")
+    lines, grade = score_table(scores, lang)
+    for line in lines:
+        terminalreporter.write_line(line)
     path = config.getoption("--score-json")
     if path:
-        write_score_json(path, scores, grade)
+        write_score_json(path, scores, grade, "\n".join(lines), lang)
 
 
-def write_score_json(path: str, scores: Scores, grade: float) -> None:
-    """Gradescope's results.json: the rubric grade as the score, and one entry per test.
+def gradescope_test(result: Result, lab_complete: bool, lang: str) -> dict:
+    """One test in Gradescope's format. A bonus test earns its points only in a lab whose required
+    tests all passed; "status" says passed or failed outright, which the points cannot for a bonus
+    test (max_score 0); "extra_data" keeps what the points cannot say, for the notebook's report."""
+    counted = result.passed and (lab_complete or not result.bonus)
+    return {"name": f"{result.lab}: {result.name}", "score": result.points if counted else 0,
+            "max_score": 0 if result.bonus else result.points, "status": "passed" if result.passed else "failed",
+            "output": label("bonus-not-counted", lang) if result.passed and not counted else result.output,
+            "extra_data": {"points": result.points, "bonus": result.bonus, "outcome": result.outcome,
+                           "diagnoses": result.diagnoses}}
 
-    "status" says passed or failed outright, which the points cannot for a bonus test (max_score 0).
-    """
-    tests = [{"name": f"{r.lab}: {r.name}", "score": r.points if r.passed else 0,
-              "max_score": 0 if r.bonus else r.points, "status": "passed" if r.passed else "failed",
-              "output": r.output, **({"tags": [f"diagnosis:{key}" for key in r.diagnoses]} if r.diagnoses else {})}
-             for r in scores.results.values()]
+
+def write_score_json(path: str, scores: Scores, grade: float, table: str, lang: str) -> None:
+    """Gradescope's results.json: the rubric grade as the score, the score table as the output, a test per test."""
+    lab_scores = scores.lab_scores()
+    tests = [gradescope_test(r, lab_scores[r.lab].complete, lang) for r in scores.results.values()]
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"score": round(grade, 2), "max_score": 100, "tests": tests}, handle, indent=2, ensure_ascii=False)
+        json.dump({"score": round(grade, 2), "max_score": 100, "output": table, "tests": tests},
+                  handle, indent=2, ensure_ascii=False)

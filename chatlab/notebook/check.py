@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import KIT_ROOT, find_lab
-from chatlab.grading.rubric import WEIGHTS, lab_percent
+from chatlab.grading.hints import label
+from chatlab.grading.rubric import WEIGHTS, LabScore, lab_percent, score_text
 
 GRADE_TIMEOUT = 300  # seconds: the grader bounds every wait itself; this only guards against the unforeseen
 TARGET_VARIABLE = "CHATLAB_TARGET"  # `chatlab notebooks --target solutions` sets it for instructors' copies
@@ -39,35 +40,26 @@ class GradeReport:
     target: str
     tests: list[TestOutcome] = field(default_factory=list)
     error: str = ""   # the grader could not report (timeout, crash): its last output
+    lang: str = "en"
 
     @property
-    def earned(self) -> float:
-        """Points of the passed tests, bonus included: a bonus fills a gap, never passes 100 %."""
-        return sum(t.points for t in self.tests if t.passed)
-
-    @property
-    def bonus(self) -> float:
-        return sum(t.points for t in self.tests if t.passed and t.bonus)
-
-    @property
-    def possible(self) -> float:
-        return sum(t.points for t in self.tests if not t.bonus)
+    def score(self) -> LabScore:
+        """The lab's points as the rubric counts them: a bonus only when every required test passed."""
+        return LabScore.of(self.tests)
 
     @property
     def percent(self) -> float:
-        return lab_percent(self.earned, self.possible)
+        return lab_percent(self.score)
 
     def headline(self) -> str:
         if self.error:
             return f"{self.lab} ({self.target}): not graded. {self.error.splitlines()[0]}"
-        weight = WEIGHTS.get(self.lab, 0.0)
-        worth = (f"as the assignment's chat: {self.percent * weight:.0f} % (this lab counts {weight:.0%})"
-                 if weight else "a warm-up: it counts for nothing by itself")
-        passed = sum(t.passed for t in self.tests)
-        bonus = f" + {self.bonus:g} bonus" if self.bonus else ""
-        return (f"{self.lab} ({self.target}): {self.earned - self.bonus:g}/{self.possible:g} points{bonus}, "
-                f"{self.percent:.0f} %; "
-                f"{passed} of {len(self.tests)} tests passed; {worth}")
+        lang, weight = self.lang, WEIGHTS.get(self.lab, 0.0)
+        worth = (label("report-worth", lang).format(grade=f"{self.percent * weight:.0f}", weight=f"{weight:.0%}")
+                 if weight else label("report-warm-up", lang))
+        passed = label("report-tests-passed", lang).format(passed=sum(t.passed for t in self.tests),
+                                                           total=len(self.tests))
+        return f"{self.lab} ({self.target}): {score_text(self.score, lang)}; {passed}; {worth}"
 
     def __str__(self) -> str:
         lines = [self.headline()]
@@ -76,33 +68,36 @@ class GradeReport:
         return "\n".join(lines + ([self.error] if self.error else []))
 
     def _repr_html_(self) -> str:
-        escape = html.escape
+        escape, lang = html.escape, self.lang
         if self.error:
             return f"<b>{escape(self.headline())}</b><pre>{escape(self.error)}</pre>"
         rows = []
         for t in sorted(self.tests, key=lambda t: t.passed):  # what to fix first, on top
             detail = "" if t.passed else (
-                f"<br><b>Problem:</b> {escape(t.problem)}<br><b>Hint:</b> {escape(t.hint)}"
-                f"<details><summary>steps and output</summary><pre>{escape(t.story)}</pre></details>")
+                f"<br><b>{label('problem', lang)}:</b> {escape(t.problem)}"
+                + (f"<br><b>{label('hint', lang)}:</b> {escape(t.hint)}" if t.hint else "")
+                + f"<details><summary>{label('report-details', lang)}</summary><pre>{escape(t.story)}</pre></details>")
             mark = "✅" if t.passed else ("➖" if t.bonus else "❌")
             rows.append(f"<tr><td>{mark}</td><td style='text-align:left'>{escape(t.name)}{detail}</td>"
-                        f"<td>{t.points:g}{' bonus' if t.bonus else ''}</td></tr>")
-        return (f"<p><b>{escape(self.headline())}</b></p><table><tr><th></th><th>test</th><th>points</th></tr>"
-                + "".join(rows) + "</table>")
+                        f"<td>{t.points:g}{' ' + label('report-bonus', lang) if t.bonus else ''}</td></tr>")
+        return (f"<p><b>{escape(self.headline())}</b></p><table><tr><th></th><th>{label('report-test', lang)}</th>"
+                f"<th>{label('report-points', lang)}</th></tr>" + "".join(rows) + "</table>")
 
 
-def _outcome(test: dict) -> TestOutcome:
+def _outcome(test: dict, lang: str = "en") -> TestOutcome:
+    """A test of the grader's --score-json: its points and kind from "extra_data", problem and hint from its story."""
     story = test.get("output") or ""
-    picked = {key: "" for key in ("Problem", "Hint")}
+    picked = {label(key, lang): "" for key in ("problem", "hint")}
     for line in story.splitlines():
         key, _, rest = line.partition(": ")
         if key in picked and not picked[key]:
             picked[key] = rest
     name = test["name"].partition(": ")[2].replace("test_", "", 1).replace("_", " ")
-    bonus = test["max_score"] == 0
-    return TestOutcome(name, test["score"] if bonus else test["max_score"], test["status"] == "passed", bonus,
-                       picked["Problem"] or story.strip().splitlines()[0] if story.strip() else "",
-                       picked["Hint"], story)
+    extra = test.get("extra_data", {})
+    bonus = extra.get("bonus", test["max_score"] == 0)
+    problem = picked[label("problem", lang)] or (story.strip().splitlines()[0] if story.strip() else "")
+    return TestOutcome(name, extra.get("points", test["max_score"] or test["score"]), test["status"] == "passed",
+                       bonus, problem, picked[label("hint", lang)], story)
 
 
 def check_your_work(name: str, target: str | None = None, lang: str = "en") -> GradeReport:
@@ -128,4 +123,4 @@ def check_your_work(name: str, target: str | None = None, lang: str = "en") -> G
             return GradeReport(lab.stem, target, error=f"the grader stopped without results "
                                f"(exit code {finished.returncode})\n{(finished.stdout + finished.stderr)[-3000:]}")
         tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
-    return GradeReport(lab.stem, target, [_outcome(test) for test in tests])
+    return GradeReport(lab.stem, target, [_outcome(test, lang) for test in tests], lang=lang)
