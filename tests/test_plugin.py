@@ -157,7 +157,7 @@ def test_score_json_is_gradescopes_format_and_writes_the_score_as_the_table_does
     assert tests["lab3_multi_user_chat: test_not_checkable"]["output"] == (
         f"{label('not-checkable')}: this OS cannot run the probe")
     assert tests["lab3_multi_user_chat: test_bonus_passes"]["extra_data"] == {
-        "points": 1, "bonus": True, "outcome": "passed"}
+        "points": 1, "bonus": True, "outcome": "passed", "diagnoses": []}
     assert tests["lab3_multi_user_chat: test_not_checkable"]["extra_data"]["outcome"] == "not-checkable"
 
 
