@@ -31,6 +31,7 @@ class TestOutcome:
     problem: str = ""
     hint: str = ""
     story: str = ""
+    diagnosis: str = ""   # what the grader observed, when it could tell (it leads the report)
 
 
 @dataclass
@@ -63,8 +64,9 @@ class GradeReport:
 
     def __str__(self) -> str:
         lines = [self.headline()]
-        lines += [f"  {'PASS' if t.passed else 'FAIL'} {t.name} ({t.points:g})"
-                  + ("" if t.passed else f"\n       {t.problem}\n       {t.hint}") for t in self.tests]
+        for t in self.tests:
+            lines.append(f"  {'PASS' if t.passed else 'FAIL'} {t.name} ({t.points:g})")
+            lines += [] if t.passed else [f"       {text}" for text in (t.diagnosis, t.problem, t.hint) if text]
         return "\n".join(lines + ([self.error] if self.error else []))
 
     def _repr_html_(self) -> str:
@@ -74,7 +76,8 @@ class GradeReport:
         rows = []
         for t in sorted(self.tests, key=lambda t: t.passed):  # what to fix first, on top
             detail = "" if t.passed else (
-                f"<br><b>{label('problem', lang)}:</b> {escape(t.problem)}"
+                (f"<br><b>{label('diagnosis', lang)}:</b> {escape(t.diagnosis)}" if t.diagnosis else "")
+                + f"<br><b>{label('problem', lang)}:</b> {escape(t.problem)}"
                 + (f"<br><b>{label('hint', lang)}:</b> {escape(t.hint)}" if t.hint else "")
                 + f"<details><summary>{label('report-details', lang)}</summary><pre>{escape(t.story)}</pre></details>")
             mark = "✅" if t.passed else ("➖" if t.bonus else "❌")
@@ -87,7 +90,7 @@ class GradeReport:
 def _outcome(test: dict, lang: str = "en") -> TestOutcome:
     """A test of the grader's --score-json: its points and kind from "extra_data", problem and hint from its story."""
     story = test.get("output") or ""
-    picked = {label(key, lang): "" for key in ("problem", "hint")}
+    picked = {label(key, lang): "" for key in ("diagnosis", "problem", "hint")}
     for line in story.splitlines():
         key, _, rest = line.partition(": ")
         if key in picked and not picked[key]:
@@ -97,7 +100,7 @@ def _outcome(test: dict, lang: str = "en") -> TestOutcome:
     bonus = extra.get("bonus", test["max_score"] == 0)
     problem = picked[label("problem", lang)] or (story.strip().splitlines()[0] if story.strip() else "")
     return TestOutcome(name, extra.get("points", test["max_score"] or test["score"]), test["status"] == "passed",
-                       bonus, problem, picked[label("hint", lang)], story)
+                       bonus, problem, picked[label("hint", lang)], story, picked[label("diagnosis", lang)])
 
 
 def check_your_work(name: str, target: str | None = None, lang: str = "en") -> GradeReport:
