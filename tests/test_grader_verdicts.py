@@ -2,8 +2,10 @@
 
 The solutions score full marks, and get the same verdict with every core busy and three
 times in a row; the stubs (labs/) score zero, fast, and every failure says "not implemented
-yet"; every broken submission (tests/broken/NAME.json) loses exactly the tests it names,
-each time it is graded. Every run has a time bound, hanging submissions included.
+yet"; every broken submission (tests/broken/NAME.json) loses exactly the tests it names, each
+with the diagnosis it names ("fails": {test: diagnosis, or null where the test's own hint is
+the right one}), both times it is graded, several at a time on every core. Every run has a
+time bound, hanging submissions included.
 
 The grader runs as a subprocess, as a student runs it, and its --score-json is read
 (tests/grading.py). The broken submissions are graded in the background, several at a time,
@@ -28,21 +30,12 @@ STUBS_BOUND = 60.0      # seconds for the whole grader on the stubs, where every
 # Broken submissions graded at a time, and how often each; the environment can change both.
 WORKERS = int(os.environ.get("CHATLAB_BROKEN_WORKERS", "8"))
 ATTEMPTS = int(os.environ.get("CHATLAB_BROKEN_ATTEMPTS", "2"))
-# A submission expected to fail more tests than this is graded once: its failures are hangs and
-# missing answers, each waiting out a timeout (the assignment's example server: minutes), and
-# a second run would cost most of the suite's time to re-prove the least racy verdicts.
-REGRADE_UP_TO = 4
 PITFALL_ROWS = range(1, 32)  # the rows of the catalogue in pitfalls.md
 
 
 def broken_bound(spec: dict) -> float:
     """Seconds one run of a broken submission may take: a failing test may wait out a timeout or two."""
     return 30.0 + 2 * WAIT * len(spec["fails"])
-
-
-def attempts(spec: dict) -> int:
-    """How many times a broken submission is graded (each time it must lose the same tests)."""
-    return ATTEMPTS if len(spec["fails"]) <= REGRADE_UP_TO else 1
 
 
 def failures(run: GradeRun, names) -> str:
@@ -64,7 +57,7 @@ def solutions_run() -> GradeRun:
 
 @pytest.fixture(scope="module")
 def broken_runs(request, tmp_path_factory):
-    """{(name, attempt): Future of its GradeRun}: every broken submission graded attempts(spec) times.
+    """{(name, attempt): Future of its GradeRun}: every broken submission graded ATTEMPTS times.
 
     The runs start when a test first asks for this fixture and go on in WORKERS threads,
     the likely slowest first; only the submissions whose test was selected (pytest -k) are
@@ -82,7 +75,7 @@ def broken_runs(request, tmp_path_factory):
                                                        -len(broken_spec(name)["fails"]), name))
     pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="broken")
     runs = {(name, attempt): pool.submit(build_and_grade, name, tmp_path_factory.mktemp(f"{name}-{attempt}"))
-            for name in slowest_first for attempt in range(1, attempts(broken_spec(name)) + 1)}
+            for name in slowest_first for attempt in range(1, ATTEMPTS + 1)}
     yield runs
     pool.shutdown(cancel_futures=True)
 
@@ -136,17 +129,19 @@ def test_a_broken_submission_loses_exactly_its_tests_every_time(name, broken_run
     assert not missing, f"{name}.json lacks {sorted(missing)}"
     assert spec["pitfall"] is None or spec["pitfall"] in PITFALL_ROWS, f"{name}.json: no pitfall row {spec['pitfall']}"
     assert ("replace" in spec) != ("files" in spec), f"{name}.json needs \"replace\" or \"files\", not both"
-    runs = [broken_runs[name, attempt].result() for attempt in range(1, attempts(spec) + 1)]
+    runs = [broken_runs[name, attempt].result() for attempt in range(1, ATTEMPTS + 1)]
     print(f"\n{name}: " + ", then ".join(f"{run.seconds:.1f} s" for run in runs))
+    assert isinstance(spec["fails"], dict), f"{name}.json: \"fails\" maps each test to its diagnosis (or null)"
     expected = set(spec["fails"])
     first = runs[0]
-    assert first.failed == expected, (
-        f"{name} should fail {sorted(expected)}\nbut failed {sorted(first.failed)}\n"
-        f"unexpected failures:\n{failures(first, first.failed - expected)}")
-    for attempt, run in enumerate(runs[1:], 2):
-        assert run.failed == first.failed, (
-            f"graded again (attempt {attempt}), {name} failed {sorted(run.failed)}, not {sorted(first.failed)}\n"
-            f"{failures(run, run.failed - first.failed)}")
+    for attempt, run in enumerate(runs, 1):
+        assert run.failed == expected, (
+            f"graded (attempt {attempt}), {name} should fail {sorted(expected)}\nbut failed {sorted(run.failed)}\n"
+            f"unexpected failures:\n{failures(run, run.failed - expected)}")
+        diagnosed = {test: run.diagnosis(test) for test in expected}
+        wrong = {test: found for test, found in diagnosed.items() if found != spec["fails"][test]}
+        assert not wrong, (f"graded (attempt {attempt}), {name} got the diagnoses {wrong}, not "
+                           f"{ {test: spec['fails'][test] for test in wrong} }\n{failures(run, set(wrong))}")
     lost = sum(max(0, test["max_score"] - test["score"]) for test in first.tests)
     assert lost == sum(first.max_points(test) for test in expected)
     assert first.exit_code == (1 if expected else 0)
