@@ -150,6 +150,9 @@ class Scenario:
             problem = (f"{label('not-reached', lang)}: " + label("does-not-work-yet", lang).format(
                 feature=feature(error.feature_key, lang), test=error.test)
                 + f". {label('what-happened', lang)}: {error.error}")
+        for host in self.hosts:
+            if any(client.closed for client in host.clients):
+                host.settle()  # a dying thread or process closes its sockets before it is reported
         findings = [] if key == "not-implemented" else diagnose(self, error, lang)
         self.diagnoses = [finding.key for finding in findings]
         key = next((f.hint_key for f in findings if f.hint_key in HINTS), key)

@@ -216,6 +216,7 @@ class Watch:
 
 WATCH = Watch()
 WAITING_MODULES = ("threading.py", "queue.py", "selectors.py")  # a thread whose innermost frame is here waits
+GATE_WAITS = ("before_send", "after_reset")  # the sandbox's own waits (Gates) a thread may be held in
 WAITING_CALLS = ("sleep(", "select(", ".acquire(", ".wait(", ".get(", ".join(", "input(", ".poll(")
 
 
@@ -232,12 +233,15 @@ def quiet(control: set[int]) -> tuple[bool, str]:
     for ident, frame in sys._current_frames().items():
         if ident in control:
             continue
-        stack = [entry for entry in traceback.extract_stack(frame) if entry.filename != __file__]
+        full = traceback.extract_stack(frame)
+        stack = [entry for entry in full if entry.filename != __file__]
         where = f"{names.get(ident, ident)!r} at {_place(stack[-1])}" if stack else repr(names.get(ident, ident))
         sock = WATCH.waiting.get(ident)
         if sock is not None:
             in_socket_calls.append((where, sock))
             continue
+        if _in_bookkeeping(full):
+            return False, where  # in a socket wrapper's bookkeeping, on its way back to the submission
         code = stack[-1] if stack else None
         if code is None or code.filename.endswith(WAITING_MODULES) or any(call in (code.line or "")
                                                                           for call in WAITING_CALLS):
@@ -251,6 +255,17 @@ def quiet(control: set[int]) -> tuple[bool, str]:
         if ready:
             return False, where
     return True, ""
+
+
+def _in_bookkeeping(stack) -> bool:
+    """Whether the innermost frames are this module's own (a WatchedSocket counting), not a gate's wait."""
+    ours = []
+    for entry in reversed(stack):
+        if entry.filename == __file__:
+            ours.append(entry.name)
+        elif not entry.filename.endswith(WAITING_MODULES):
+            break
+    return bool(ours) and ours[0] not in GATE_WAITS
 
 
 def _place(entry) -> str:

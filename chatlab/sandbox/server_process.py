@@ -27,7 +27,7 @@ STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
 STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
 STDERR_LIMIT = 16 * 1024
 SPIN_AFTER = 1.0      # seconds with no data moving, and a busy core, before a waiting client calls it a spin
-SPIN_SHARE = 0.7      # share of a core that counts as busy (the child's own CPU time per wall second)
+SPIN_SHARE = 0.7      # share of a core that counts as busy (run or waiting to run, per wall second)
 
 
 def keep_first(stream, kept: list[str], limit: int = STDERR_LIMIT) -> None:
@@ -187,25 +187,32 @@ class ServerProcess(ServerHost):
         in between (see chatlab.sandbox.child.quiet). Spinning: no data moved for SPIN_AFTER
         seconds while the process kept most of a core busy; `spinning` then says where.
         """
-        before, moved_at, cpu_at = None, time.monotonic(), self.cpu_seconds()
+        before, moved_at, busy_at = None, time.monotonic(), self.busy_seconds()
         while True:
             event = self.ask("quiet")
             now = None if event is None else (event["silent"], event["moved"])
             if before is None or now is None or now[1] != before[1]:
-                moved_at, cpu_at = time.monotonic(), self.cpu_seconds()
+                moved_at, busy_at = time.monotonic(), self.busy_seconds()
             if now is not None and now[0] and now == before:
                 yield "the server fell silent: every thread of it is waiting, and nothing it could read is on its way"
-            elif now is not None and not now[0] and self._spins(moved_at, cpu_at):
+            elif now is not None and not now[0] and self._spins(moved_at, busy_at):
                 self.spinning = event["busy"]
                 yield f"the server spins: {self.spinning}, while nothing moves on its sockets"
             else:
                 yield ""
             before = now
 
-    def _spins(self, since: float, cpu_then: float | None) -> bool:
-        elapsed, cpu_now = time.monotonic() - since, self.cpu_seconds()
-        return (elapsed >= SPIN_AFTER and cpu_then is not None and cpu_now is not None
-                and cpu_now - cpu_then >= SPIN_SHARE * elapsed)
+    def _spins(self, since: float, busy_then: float | None) -> bool:
+        """Whether the child has been busy most of the time since `since` (see busy_seconds: load cannot fool it on Linux)."""
+        elapsed, busy_now = time.monotonic() - since, self.busy_seconds()
+        return (elapsed >= SPIN_AFTER and busy_then is not None and busy_now is not None
+                and busy_now - busy_then >= SPIN_SHARE * elapsed)
+
+    def settle(self, timeout: float = 0.3) -> None:
+        """Give a server whose connection just closed a moment to report why: a thread that dies
+        closes its socket before its error is reported, and a process's exit is seen after its
+        sockets close. Returns once either is in, or after `timeout` seconds."""
+        self._wait_for(("thread-error", "exit"), timeout)
 
     def output_tail(self) -> tuple[str, int]:
         """The end of what the server printed, and how many characters it printed in all."""
