@@ -38,8 +38,8 @@ class Finding:
 
 # Most telling first: a dead thread or process explains everything after it; what a client got
 # instead says how the server is wrong; silence and a closed connection only say that it is.
-PRIORITY = ("thread-died", "process-exited", "client-crashed", "client-exited", "echoed-to-sender", "crlf-kept", "replaced", "merged", "split",
-            "near-miss", "printed-error", "spinning", "closed", "silent")
+PRIORITY = ("thread-died", "process-exited", "client-crashed", "client-exited", "echoed-to-sender", "crlf-kept",
+            "replaced", "merged", "split", "near-miss", "printed-error", "spinning", "closed", "silent")
 
 
 def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Finding]:

@@ -184,7 +184,8 @@ class Scenario:
             printed, size = host.output_tail()
             if printed.strip():
                 lines = printed.strip().splitlines()[-8:]
-                parts.append(label("server-printed", lang).format(size=size) + ":\n" + "\n".join(f"  {shorten(line)}" for line in lines))
+                parts.append(label("server-printed", lang).format(size=size) + ":\n"
+                             + "\n".join(f"  {shorten(line)}" for line in lines))
         errors = [(host, error) for host in self.hosts for error in host.thread_errors]
         if errors:
             parts.append(f"{label('errors', lang)}:\n" + "\n".join(

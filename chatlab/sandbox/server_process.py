@@ -31,7 +31,7 @@ SPIN_SHARE = 0.7      # share of a core that counts as busy (run or waiting to r
 
 
 def keep_first(stream, kept: list[str], limit: int = STDERR_LIMIT) -> None:
-    """Read `stream` to its end (so the child never blocks on a full pipe), keeping about its first `limit` characters."""
+    """Read `stream` to its end (the child never blocks on a full pipe), keeping about its first `limit` characters."""
     size = 0
     for line in stream:
         if size < limit:
@@ -203,7 +203,7 @@ class ServerProcess(ServerHost):
             before = now
 
     def _spins(self, since: float, busy_then: float | None) -> bool:
-        """Whether the child has been busy most of the time since `since` (see busy_seconds: load cannot fool it on Linux)."""
+        """Whether the child was busy most of the time since `since` (busy_seconds: on Linux, load cannot fool it)."""
         elapsed, busy_now = time.monotonic() - since, self.busy_seconds()
         return (elapsed >= SPIN_AFTER and busy_then is not None and busy_now is not None
                 and busy_now - busy_then >= SPIN_SHARE * elapsed)
