@@ -28,7 +28,8 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes,
     test_the_sender_never_receives_its_own_line,
     test_the_server_names_the_author_so_nobody_can_speak_as_someone_else,
-    test_the_server_uses_no_cpu_after_clients_vanish,
+    test_the_server_rests_after_a_client_closes_while_the_others_stay,
+    test_the_server_rests_after_a_send_to_a_vanished_client_fails,
     test_the_sockets_of_departed_clients_are_closed,
     test_two_lines_sent_in_one_segment_arrive_as_two_messages,
 )
