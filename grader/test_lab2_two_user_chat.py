@@ -9,6 +9,7 @@ import pytest
 
 from chatlab.catalog import find_lab
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
+    hang_up,
     since,
     test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
     test_a_client_that_never_sends_a_nickname_does_not_block_the_others,
@@ -78,9 +79,9 @@ def test_a_third_client_is_told_the_chat_is_full_and_a_seat_frees_when_someone_l
     assert carol.texts() == [FULL], f"carol received {carol.texts()}"
     scenario.send(alice, "still two of us")
     bob.expect("[alice] still two of us")
-    scenario.send(bob, "/quit")
-    bob.expect("* bye")
-    alice.expect("* bob left")
+    hang_up(scenario, bob)
+    with scenario.setting_up("leaving"):
+        alice.expect("* bob left")
     carol, = scenario.join(host, "carol")
     alice.expect("* carol joined")
     scenario.send(carol, "a seat was free")

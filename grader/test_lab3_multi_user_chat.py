@@ -16,6 +16,7 @@ from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
+    hang_up,
     port_of,
     since,
     test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
@@ -81,9 +82,9 @@ def test_users_lists_the_members_sorted_and_an_unknown_command_gets_an_error(sce
     bob_mark = len(bob.received)
     scenario.send(carol, "/users")
     carol.expect("* users: alice, bob, carol")
-    scenario.send(alice, "/quit")
-    alice.expect("* bye")
-    bob.expect("* alice left")
+    hang_up(scenario, alice)
+    with scenario.setting_up("leaving"):
+        bob.expect("* alice left")
     assert since(bob, bob_mark) == ["* alice left"], f"bob received {since(bob, bob_mark)} (/users is for the asker)"
     scenario.send(bob, "/users")
     bob.expect("* users: bob, carol")
