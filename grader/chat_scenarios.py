@@ -26,6 +26,7 @@ import time
 import pytest
 
 from chatlab.harness.tcp_queues import tcp_queues
+from chatlab.harness.waiting import ExpectationError
 from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -97,11 +98,17 @@ class RaceNotSetUp(AssertionError):
     """The grader could not put the server's threads where a race scenario needs them: a gate was not reached in time."""
 
 
+def held(host, port: int) -> bool:
+    """Whether the sandbox holds a thread at the gate of the client at `port` (waiting up to Gates.WAIT_HELD)."""
+    event = host.ask(f"wait-held {port}", timeout=Gates.WAIT_HELD + 2)
+    return bool(event and event.get("held"))
+
+
 def wait_held(scenario, host, port: int, what: str, why: str) -> None:
     """Wait until the sandbox holds `what` at the gate of the client at `port` (chatlab/sandbox/child.py,
     Gates), or raise RaceNotSetUp saying that and `why` it may not have happened."""
-    event = host.ask(f"wait-held {port}", timeout=Gates.WAIT_HELD + 2)
-    if not (event and event.get("held")):
+    if not held(host, port):
+        scenario.hint("race-not-set-up")
         raise RaceNotSetUp(f"the grader could not set up the race: {what} was not held within "
                            f"{Gates.WAIT_HELD:g} s ({why})")
     scenario.step(f"({what} is held)")
@@ -130,6 +137,30 @@ def hang_up(scenario, client) -> None:
     """`client` closes its connection normally (FIN), without /quit."""
     scenario.step(f"{client.name} closes its connection (FIN), without /quit")
     client.close()
+
+
+def until_told_of_leaving(scenario, member, leaver, relayed: str) -> None:
+    """Wait until `member` is told "* LEAVER left", or gets `relayed`, the line that must not come.
+
+    The server's thread for the leaver announces it after handling the leaver's last bytes, so
+    whatever it relayed from them arrives before the notice. A server that announces nobody makes
+    this wait its bound, and the test checks what arrived meanwhile: a missing notice is the
+    leaving test's point, not this one's.
+    """
+    scenario.step(f"(the grader waits until {member.name} is told that {leaver.name} left)")
+    with contextlib.suppress(ExpectationError):
+        member.expect(f"* {leaver.name} left", relayed)
+
+
+def leaves_before_naming_itself(scenario, host) -> None:
+    """A client connects and closes its side (FIN) before sending anything; then the grader waits
+    (bounded) until the server has closed the connection too: it is done with that client."""
+    ghost = scenario.connect(host, "ghost")
+    scenario.step("ghost closes its side (FIN) before sending a nickname; the grader waits until the server "
+                  "closes the connection too")
+    ghost.half_close()
+    with contextlib.suppress(ExpectationError):  # a server that never closes it loses points for that elsewhere
+        ghost.expect_closed()
 
 
 def _proc(host, name: str) -> str | None:
@@ -165,7 +196,7 @@ def _stacks(host) -> list[dict] | None:
 
 def _reading(stack: list) -> bool:
     """Whether a thread is blocked reading: its innermost frame calls recv or read (the sandbox's wrappers left out)."""
-    innermost = [frame for frame in stack if SANDBOX not in frame[0]][-1]
+    innermost = ([frame for frame in stack if SANDBOX not in frame[0]] or stack)[-1]
     return bool(READING.search(f"{innermost[2]} {innermost[3]}".lower()))
 
 
@@ -383,6 +414,41 @@ def test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes(scenario
         f"the newcomer received {other.texts()}"
 
 
+@pytest.mark.points(3, hint="nickname-race")
+def test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it(scenario):
+    """Both clients' threads read "bob" and are held at the first lock they take after it (the
+    sandbox's lock gates): a server that checks whether the name is free before it takes its lock
+    has let both through by then. One goes on, and the other only once the first has its answer."""
+    host = scenario.server(faults={"lock_gates": True})
+    first, second = scenario.connect(host, "first"), scenario.connect(host, "second")
+    for client in (first, second):
+        scenario.send(client, "bob", "(a free nickname)")
+    ports = {client: port_of(client) for client in (first, second)}
+    if all([held(host, port) for port in ports.values()]):
+        scenario.step("(both threads have read 'bob' and wait at the first lock they take)")
+    else:
+        scenario.step("(the two threads were not both held at a lock after reading 'bob': the race is left to chance)")
+    answers = []
+    for client, port in ports.items():
+        scenario.step(f"(the thread of {client.name} may go on)")
+        host.ask(f"release {port}")
+        with scenario.setting_up("joining"):
+            answers.append(client.expect("* welcome bob", "! nickname taken"))
+    if answers == ["* welcome bob"] * 2 and scenario.lab.number == 3:  # lab 2 has no seat for a third
+        scenario.hint("nicknames")
+        third = scenario.connect(host, "third")
+        scenario.send(third, "bob", "(now, with no race: is a taken nickname ever refused?)")
+        if held(host, port_of(third)):
+            host.ask(f"release {port_of(third)}")
+        assert third.expect("* welcome bob", "! nickname taken") == "! nickname taken", \
+            "the server welcomed bob three times: it never refuses a taken nickname"
+        scenario.hint("nickname-race")
+    assert sorted(answers) == ["! nickname taken", "* welcome bob"], (
+        f"the two clients who asked for bob at once got {answers}" + (
+            ": both were welcomed, so the check that a nickname is free and the taking of it are not one step "
+            "under the lock" if answers.count("* welcome bob") == 2 else ": exactly one must be welcomed"))
+
+
 @pytest.mark.points(1, hint="protocol")
 def test_empty_lines_are_ignored(scenario):
     host = scenario.server()
@@ -438,6 +504,29 @@ def test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left(scena
     alice.expect("* bob joined")
     scenario.send(alice, "still chatting")
     bob.expect("[alice] still chatting")
+
+
+@pytest.mark.points(2, hint="quit-relayed")
+def test_quit_is_never_relayed_to_the_others(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(bob, "/quit")
+    until_told_of_leaving(scenario, alice, bob, relayed="[bob] /quit")
+    relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
+    assert not relayed, f"alice received {relayed}: /quit was relayed as a chat line"
+
+
+@pytest.mark.points(2, hint="unfinished-line")
+def test_an_unfinished_line_is_dropped_when_its_sender_disconnects(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(bob, b"an unfinished li", "(no newline)")
+    hang_up(scenario, bob)
+    until_told_of_leaving(scenario, alice, bob, relayed="[bob] an unfinished li")
+    relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
+    assert not relayed, f"alice received {relayed}: a line is a message only once its b'\\n' has arrived"
 
 
 @pytest.mark.points(2, hint="busy-loop")

@@ -8,15 +8,18 @@ chatlab/sandbox/child.py), fifty clients at once, and a client that never reads.
 """
 import contextlib
 import socket
+import time
 
 import pytest
 
 from chatlab.catalog import find_lab
 from chatlab.harness.clients import ScriptedClient
+from chatlab.harness.tcp_queues import tcp_queues
 from chatlab.harness.waiting import WAIT, ExpectationError
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
     hang_up,
+    leaves_before_naming_itself,
     port_of,
     since,
     test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
@@ -26,11 +29,13 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on,
     test_a_line_sent_in_two_pieces_arrives_as_one_message,
     test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole,
+    test_an_unfinished_line_is_dropped_when_its_sender_disconnects,
     test_empty_lines_are_ignored,
     test_every_client_is_served_by_a_thread_of_its_own,
     test_invalid_utf8_is_replaced_and_the_sender_stays_connected,
     test_lines_ending_in_crlf_work_like_lines_ending_in_lf,
     test_megabytes_without_a_newline_do_not_fill_the_servers_memory,
+    test_quit_is_never_relayed_to_the_others,
     test_quit_says_bye_closes_the_connection_and_tells_the_other,
     test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes,
     test_shutdown_returns_promptly_with_clients_connected,
@@ -40,6 +45,7 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_the_server_rests_after_a_client_closes_while_the_others_stay,
     test_the_server_rests_after_a_send_to_a_vanished_client_fails,
     test_the_sockets_of_departed_clients_are_closed,
+    test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it,
     test_two_lines_sent_in_one_segment_arrive_as_two_messages,
     vanished_but_listed,
     wait_held,
@@ -115,6 +121,15 @@ def test_msg_reaches_only_its_recipient_and_mistakes_get_an_error(scenario):
         f"alice received {since(alice, alice_mark)}"
 
 
+@pytest.mark.points(2, hint="ghost")
+def test_a_client_that_leaves_before_naming_itself_is_never_listed(scenario):
+    host = scenario.server()
+    leaves_before_naming_itself(scenario, host)
+    alice, = scenario.join(host, "alice")
+    scenario.send(alice, "/users")
+    alice.expect("* users: alice", fail_on="* users:")
+
+
 @pytest.mark.points(3, hint="dead-client")
 def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     host = scenario.server(faults={"gates": True})
@@ -172,16 +187,74 @@ def test_fifty_clients_chatting_at_once_lose_duplicate_or_reorder_nothing(scenar
 class NonReader(ScriptedClient):
     """A client with a 4 KB receive buffer that sends its nickname and then never reads again."""
 
+    BUFFER = 4096  # bytes: its receive buffer, which the server's lines soon fill
+
     def __init__(self, address, name: str):
         super().__init__(name)
         self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window is set then
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.BUFFER)  # before connect: the window is set then
         self.sock.settimeout(WAIT)
         self.sock.connect(address)
         self.sock.sendall(f"{name}\n".encode())
 
     def close(self) -> None:
         self.sock.close()
+
+
+def join_sleeper(scenario, host, members) -> NonReader:
+    """A client that names itself "sleeper" and never reads again; each of `members` is told it joined."""
+    scenario.step(f"sleeper connects with a {NonReader.BUFFER // 1024} KB receive buffer, names itself, "
+                  "and never reads again")
+    sleeper = NonReader(host.address, "sleeper")
+    host.clients.append(sleeper)  # closed with the other clients, after the report
+    with scenario.setting_up("joining"):
+        for member in members:
+            member.expect("* sleeper joined")
+    return sleeper
+
+
+def wait_until_full(scenario, host, sleeper, timeout: float = WAIT) -> None:
+    """Wait (bounded) until `sleeper`'s receive buffer is full and the server still holds bytes for it
+    (Linux, /proc/net/tcp): from then on, whatever sends to it waits. Elsewhere this returns at once."""
+    scenario.step("(the grader waits until the sleeper's buffers are full: a send to it now waits)")
+    ours, theirs = sleeper.sock.getsockname(), host.address
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        mine, its = tcp_queues(ours, theirs), tcp_queues(theirs, ours)
+        if mine is None or its is None or (mine[1] >= NonReader.BUFFER and its[0] > 0):
+            return
+        time.sleep(0.001)
+    scenario.step(f"(they were not full after {timeout:g} s: the server sends the sleeper less than that)")
+
+
+@pytest.mark.points(3, hint="send-under-lock")
+def test_a_client_that_never_reads_does_not_stop_the_others_joining_listing_or_leaving(scenario):
+    """PROTOCOL.md, lab 3: a client that stops reading never slows the others. Here its buffers are
+    full, so a thread that sends to it waits; meanwhile the others must still be able to join, ask
+    /users and leave. (That every line still reaches everyone else, and that such a client is
+    dropped, is the bonus test's point.)"""
+    host = scenario.server(faults={"sndbuf": 4096})
+    alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
+    scenario.hint("commands")
+    scenario.send(carol, "/users", "(before the sleeper: /users works)")
+    carol.expect("* users: alice, bob, carol")
+    erin, = scenario.join(host, "erin")
+    hang_up(scenario, erin)
+    with scenario.setting_up("leaving"):  # before the sleeper: leaving works
+        alice.expect("* erin left")
+    scenario.hint("send-under-lock")
+    sleeper = join_sleeper(scenario, host, (alice, bob, carol))
+    scenario.send(alice, "".join(f"{n:02d} " + "z" * 4000 + "\n" for n in range(16)).encode(),
+                  "(16 lines of 4 KB: far more than the sleeper's buffers hold)")
+    wait_until_full(scenario, host, sleeper)
+    zoe = scenario.connect(host, "zoe")  # a name that sorts last: the order of /users is another test's point
+    scenario.send(zoe, "zoe", "(joining needs the list of members)")
+    zoe.expect("* welcome zoe")
+    scenario.send(carol, "/users", "(so does /users)")
+    carol.expect("* users: alice, bob, carol, sleeper, zoe", "* users: alice, bob, carol, zoe")
+    hang_up(scenario, bob)
+    scenario.step("(and so does leaving)")
+    carol.expect("* bob left")
 
 
 @pytest.mark.points(3, bonus=True, hint="slow-reader")
@@ -193,10 +266,7 @@ def test_a_client_that_never_reads_neither_stalls_the_room_nor_stays_for_ever(sc
     before it blocked, so 2 MiB and a little are certain to pass the limit)."""
     host = scenario.server(faults={"sndbuf": 4096})
     alice, carol = scenario.join(host, "alice", "carol")
-    scenario.step("sleeper connects with a 4 KB receive buffer, names itself, and never reads again")
-    host.clients.append(NonReader(host.address, "sleeper"))  # closed with the other clients, after the report
-    alice.expect("* sleeper joined")
-    carol.expect("* sleeper joined")
+    join_sleeper(scenario, host, (alice, carol))
     window = [f"{n:03d} " + "z" * 4000 for n in range(16)]  # 16 lines of ~4 KB: 64 KB
     windows = 96                                             # 6 MiB at most: a margin for loaded machines
     scenario.step(f"alice sends windows of 16 lines of 4 KB (at most {windows}, until the sleeper is dropped); "

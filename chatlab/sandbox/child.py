@@ -116,7 +116,7 @@ class Gates:
         self._holds = {}            # port -> the _Holds in place there now, oldest first
         self._send_armed = set()    # ports whose next send() is to be held
         self.lock_holds = False     # lock gates installed (chatlab.sandbox.lock_gate.install)
-        self._read_from = set()     # ports whose first bytes have been read
+        self._lock_decided = set()  # ports whose first bytes were read, or whose lock hold was called off
         self._lock_armed = {}       # thread ident -> port: the thread's next lock is to be held
         self._before_lock = set()   # ports whose reader has read the nickname and taken no lock yet
         self._passed = set()        # ports sent to before their reader took a lock: no lock hold will come
@@ -128,13 +128,15 @@ class Gates:
             self._send_armed.add(port)
 
     def release(self, port: int) -> None:
-        """Let the newest hold at `port` go; with none in place, forget a `hold` not reached yet."""
+        """Let the newest hold at `port` go; with none in place, call off the holds not reached yet."""
         with self._changed:
             waiting = [hold for hold in self._holds.get(port, ()) if not hold.released]
             if waiting:
                 waiting[-1].released = True
             else:
                 self._send_armed.discard(port)
+                self._before_lock.discard(port)
+                self._lock_decided.add(port)
             self._changed.notify_all()
 
     def wait_held(self, port: int) -> bool:
@@ -171,9 +173,9 @@ class Gates:
     def after_read(self, port) -> None:
         """Bytes arrived from `port`: the first ones (the nickname) arm the reading thread's next lock."""
         with self._changed:
-            if not self.lock_holds or port in self._read_from:
+            if not self.lock_holds or port in self._lock_decided:
                 return
-            self._read_from.add(port)
+            self._lock_decided.add(port)
             self._lock_armed[threading.get_ident()] = port
             self._before_lock.add(port)
 
