@@ -25,12 +25,14 @@ import time
 import pytest
 
 from chatlab.harness.waiting import ExpectationError
+from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
 INVALID_NICK = "! invalid nickname: use 1-20 letters, digits, _ or -"
 SPIN_SHARE = 0.5        # share of a core (run or waiting to run) above which a server that should rest spins
 MEMORY_SLACK = 4 << 20  # bytes the server's memory may grow while megabytes without a newline stream in
 READING = re.compile(r"recv|(?<![a-z])read")  # recv(), recv_into(), readline(), read_lines(); not "thread"
+SANDBOX = "/chatlab/sandbox/"  # frames of the sandbox's gates, in the server's threads' stacks
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -80,20 +82,42 @@ def port_of(client) -> int:
     return client.sock.getsockname()[1]
 
 
+class RaceNotSetUp(AssertionError):
+    """The grader could not put the server's threads where a race scenario needs them: a gate was not reached in time."""
+
+
+def held(host, port: int) -> bool:
+    """Whether the sandbox holds a thread at the gate of the client at `port` (waiting up to Gates.WAIT_HELD)."""
+    event = host.ask(f"wait-held {port}", timeout=Gates.WAIT_HELD + 2)
+    return bool(event and event.get("held"))
+
+
+def wait_held(scenario, host, port: int, what: str, why: str) -> None:
+    """Wait until the sandbox holds `what` at the gate of the client at `port` (chatlab/sandbox/child.py,
+    Gates), or raise RaceNotSetUp saying that and `why` it may not have happened."""
+    if not held(host, port):
+        scenario.hint("race-not-set-up")
+        raise RaceNotSetUp(f"the grader could not set up the race: {what} was not held within "
+                           f"{Gates.WAIT_HELD:g} s ({why})")
+    scenario.step(f"({what} is held)")
+
+
 @contextlib.contextmanager
-def held_until_a_send_fails(scenario, host, port: int, name: str):
-    """With faults {"gates": True}: for the `with` block, the client at `port`, which has just reset,
-    stays in the server's list: the server's recv() for it has seen the reset and is held (see
-    chatlab/sandbox/child.py, Gates) until a send to that client fails, or the block ends.
+def vanished_but_listed(scenario, host, client):
+    """`client` vanishes with a reset, yet for the `with` block the server still lists it.
+
+    With faults {"gates": True}, the server's recv() for the client has seen the reset and is
+    held until the block ends (and only then: the scenario decides when the dead client goes).
+    Yields the client's port, which names its gate.
     """
-    event = host.ask(f"wait-held {port}", timeout=5.0)
-    if event and event.get("held"):
-        scenario.step(f"(the server's recv() for {name} has seen the reset and is held: {name} is still listed)")
-    else:
-        scenario.step(f"(the server's recv() for {name} did not see the reset within 3 s)")
+    port = port_of(client)
+    reset(scenario, client)
+    wait_held(scenario, host, port, f"the server's recv() for {client.name} (it saw the reset)",
+              f"the server's thread for {client.name} may be stuck elsewhere, or not read with recv()")
     try:
-        yield
+        yield port
     finally:
+        scenario.step(f"(the server's recv() for {client.name} may go on)")
         host.ask(f"release {port}")
 
 
@@ -116,6 +140,30 @@ def _reading(host, value: int | None, what: str) -> int:
     pytest.skip(f"not checkable here: {what} cannot be read on this system (psutil)")
 
 
+def until_told_of_leaving(scenario, member, leaver, relayed: str) -> None:
+    """Wait until `member` is told "* LEAVER left", or gets `relayed`, the line that must not come.
+
+    The server's thread for the leaver announces it after handling the leaver's last bytes, so
+    whatever it relayed from them arrives before the notice. A server that announces nobody makes
+    this wait its bound, and the test checks what arrived meanwhile: a missing notice is the
+    leaving test's point, not this one's.
+    """
+    scenario.step(f"(the grader waits until {member.name} is told that {leaver.name} left)")
+    with contextlib.suppress(ExpectationError):
+        member.expect(f"* {leaver.name} left", relayed)
+
+
+def leaves_before_naming_itself(scenario, host) -> None:
+    """A client connects and closes its side (FIN) before sending anything; then the grader waits
+    (bounded) until the server has closed the connection too: it is done with that client."""
+    ghost = scenario.connect(host, "ghost")
+    scenario.step("ghost closes its side (FIN) before sending a nickname; the grader waits until the server "
+                  "closes the connection too")
+    ghost.half_close()
+    with contextlib.suppress(ExpectationError):  # a server that never closes it loses points for that elsewhere
+        ghost.expect_closed()
+
+
 def memory_bytes(host) -> int:
     """The server process's resident memory now (psutil, every system); skips the test where it cannot be read."""
     return _reading(host, host.memory_bytes(), "the server process's memory")
@@ -127,26 +175,54 @@ def open_descriptors(host) -> int:
     return _reading(host, host.open_descriptors(), "the server process's open descriptors")
 
 
+def _stacks(host) -> list[dict] | None:
+    """Where each thread of the server process is: [{"thread": name, "stack": frames}], or None if it does not answer."""
+    event = host.ask("stacks")
+    return None if event is None else event["stacks"]
+
+
+def _blocked_reading(stack: list) -> bool:
+    """Whether a thread is blocked reading: its innermost frame calls recv or read (the sandbox's wrappers left out)."""
+    innermost = ([frame for frame in stack if SANDBOX not in frame[0]] or stack)[-1]
+    return bool(READING.search(f"{innermost[2]} {innermost[3]}".lower()))
+
+
 def threads_reading(host) -> tuple[list[str], str]:
-    """Threads now running the submission's code and blocked reading: the submission's innermost
-    frame, or a call below it (the sandbox's socket wrapper, a library), is a recv or a read.
+    """Threads now running the submission's code and blocked reading.
 
     Returns their names, and where every thread of the submission is, for a report.
     """
-    event = host.ask("stacks")
-    if event is None:
+    stacks = _stacks(host)
+    if stacks is None:
         return [], "(the server process did not answer)"
     reading, where = [], []
-    for thread in event["stacks"]:
+    for thread in stacks:
         own = [frame for frame in thread["stack"] if frame[0].startswith(str(host.folder))]
         if not own:
             continue
         where.append(f"{thread['thread']!r} at {own[-1][0].rsplit('/', 1)[-1]}:{own[-1][1]}: {own[-1][3]}")
-        below = thread["stack"][thread["stack"].index(own[-1]) + 1:]
-        calls = [f"{frame[2]} {frame[3]}" for frame in below] or [f"{own[-1][2]} {own[-1][3]}"]
-        if any(READING.search(call.lower()) for call in calls):
+        if _blocked_reading(thread["stack"]):
             reading.append(thread["thread"])
     return reading, "; ".join(where)
+
+
+def thread_held_at_a_send(host) -> str | None:
+    """The name of the server's thread now held at a send gate (Gates.before_send), if any."""
+    for thread in _stacks(host) or ():
+        if any(SANDBOX in frame[0] and frame[2] == "before_send" for frame in thread["stack"]):
+            return thread["thread"]
+    return None
+
+
+def wait_until_reading_or_gone(host, name: str, timeout: float = 2.0) -> None:
+    """Wait (bounded) until the thread called `name` is blocked reading again, or has ended."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stacks = _stacks(host)
+        thread = next((thread for thread in stacks or () if thread["thread"] == name), None)
+        if stacks is not None and (thread is None or _blocked_reading(thread["stack"])):
+            return
+        time.sleep(0.01)
 
 
 # --- framing and encoding (pitfalls 1-6) ---------------------------------------------------
@@ -211,9 +287,6 @@ def test_a_cyrillic_nickname_and_cyrillic_lines_work(scenario):
     bob.expect("[Иван] привет, bob")
     scenario.send(bob, "здравствуй, Иван")
     ivan.expect("[bob] здравствуй, Иван")
-    scenario.send(ivan, "/quit")
-    ivan.expect("* bye")
-    bob.expect("* Иван left")
 
 
 @pytest.mark.points(2, hint="invalid-bytes")
@@ -241,8 +314,6 @@ def test_lines_ending_in_crlf_work_like_lines_ending_in_lf(scenario):
     alice.expect("[bob] hi alice")
     scenario.send(bob, b"/quit\r\n")
     bob.expect("* bye")
-    bob.expect_closed()
-    alice.expect("* bob left")
 
 
 # --- line length (pitfall 8) -------------------------------------------------------------
@@ -328,6 +399,41 @@ def test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes(scenario
         f"the newcomer received {other.texts()}"
 
 
+@pytest.mark.points(3, hint="nickname-race")
+def test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it(scenario):
+    """Both clients' threads read "bob" and are held at the first lock they take after it (the
+    sandbox's lock gates): a server that checks whether the name is free before it takes its lock
+    has let both through by then. One goes on, and the other only once the first has its answer."""
+    host = scenario.server(faults={"lock_gates": True})
+    first, second = scenario.connect(host, "first"), scenario.connect(host, "second")
+    for client in (first, second):
+        scenario.send(client, "bob", "(a free nickname)")
+    ports = {client: port_of(client) for client in (first, second)}
+    if all([held(host, port) for port in ports.values()]):
+        scenario.step("(both threads have read 'bob' and wait at the first lock they take)")
+    else:
+        scenario.step("(the two threads were not both held at a lock after reading 'bob': the race is left to chance)")
+    answers = []
+    for client, port in ports.items():
+        scenario.step(f"(the thread of {client.name} may go on)")
+        host.ask(f"release {port}")
+        with scenario.setting_up("joining"):
+            answers.append(client.expect("* welcome bob", "! nickname taken"))
+    if answers == ["* welcome bob"] * 2 and scenario.lab.number == 3:  # lab 2 has no seat for a third
+        scenario.hint("nicknames")
+        third = scenario.connect(host, "third")
+        scenario.send(third, "bob", "(now, with no race: is a taken nickname ever refused?)")
+        if held(host, port_of(third)):
+            host.ask(f"release {port_of(third)}")
+        assert third.expect("* welcome bob", "! nickname taken") == "! nickname taken", \
+            "the server welcomed bob three times: it never refuses a taken nickname"
+        scenario.hint("nickname-race")
+    assert sorted(answers) == ["! nickname taken", "* welcome bob"], (
+        f"the two clients who asked for bob at once got {answers}" + (
+            ": both were welcomed, so the check that a nickname is free and the taking of it are not one step "
+            "under the lock" if answers.count("* welcome bob") == 2 else ": exactly one must be welcomed"))
+
+
 @pytest.mark.points(1, hint="protocol")
 def test_empty_lines_are_ignored(scenario):
     host = scenario.server()
@@ -385,23 +491,70 @@ def test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left(scena
     bob.expect("[alice] still chatting")
 
 
+@pytest.mark.points(2, hint="quit-relayed")
+def test_quit_is_never_relayed_to_the_others(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(bob, "/quit")
+    until_told_of_leaving(scenario, alice, bob, relayed="[bob] /quit")
+    relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
+    assert not relayed, f"alice received {relayed}: /quit was relayed as a chat line"
+
+
+@pytest.mark.points(2, hint="unfinished-line")
+def test_an_unfinished_line_is_dropped_when_its_sender_disconnects(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(alice.received)
+    scenario.send(bob, b"an unfinished li", "(no newline)")
+    hang_up(scenario, bob)
+    until_told_of_leaving(scenario, alice, bob, relayed="[bob] an unfinished li")
+    relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
+    assert not relayed, f"alice received {relayed}: a line is a message only once its b'\\n' has arrived"
+
+
+@pytest.mark.points(2, hint="busy-loop")
+def test_the_server_rests_after_a_client_closes_while_the_others_stay(scenario):
+    """bob says a last line and closes his connection (FIN): once alice has the line, the server's next
+    recv() for bob returns b"" at once. Then nothing happens, and the server must rest."""
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    scenario.send(bob, "bye for now")
+    hang_up(scenario, bob)
+    with scenario.setting_up("relaying"):
+        alice.expect("[bob] bye for now")
+    share = scenario.busy_share_while_idle(host)
+    assert share < SPIN_SHARE, (f"after bob closed his connection the server was busy {share:.0%} of the time on a "
+                                f"core: a thread is spinning, probably on recv() returning b'' ({host.stacks()})")
+
+
 @pytest.mark.points(3, hint="busy-loop")
-def test_the_server_uses_no_cpu_after_clients_vanish(scenario):
-    """bob resets while still listed (the gate holds the server's recv() for him until a send to him
-    fails: the moment a "remove the dead client" fix in the broadcast races the client's own thread),
-    alice closes normally; then nothing happens, and the server must use (almost) no CPU."""
+def test_the_server_rests_after_a_send_to_a_vanished_client_fails(scenario):
+    """bob resets while the server still lists him (a gate holds its recv() for him); alice's line is
+    sent to him and fails; only when the thread that sent it is done with the failure may the
+    server's thread for bob go on. That is the order in which a "remove the dead client" fix in the
+    broadcast meets bob's own clean-up. Then nothing happens (alice stays connected), and the
+    server must rest."""
     host = scenario.server(faults={"gates": True})
     alice, bob = scenario.join(host, "alice", "bob")
-    bob_port = port_of(bob)
-    reset(scenario, bob)
-    with held_until_a_send_fails(scenario, host, bob_port, bob.name):
-        scenario.send(alice, "are you still there, bob?", "(the server's send to bob fails)")
-        with contextlib.suppress(ExpectationError):  # other tests insist on the notice; this one is about CPU
-            alice.expect("* bob left", timeout=1.0)
-    hang_up(scenario, alice)
+    with vanished_but_listed(scenario, host, bob) as bob_port:
+        if threads_reading(host)[0]:
+            host.ask(f"hold {bob_port}")
+            scenario.send(alice, "are you still there, bob?")
+            wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
+                      "does the server relay each line to every other member?")
+            sender = thread_held_at_a_send(host)
+            scenario.step("(the send to bob may go on: it fails; the grader waits until the thread that sent it "
+                          "reads again, or ends)")
+            host.ask(f"release {bob_port}")
+            if sender:
+                wait_until_reading_or_gone(host, sender)
+        else:  # the thread held is the only one: nothing can send to bob before his own clean-up
+            scenario.step("(no thread of the server is left to read alice's lines: one thread serves everyone)")
     share = scenario.busy_share_while_idle(host)
-    assert share < SPIN_SHARE, (f"with no client connected the server was busy {share:.0%} of the time on a core: "
-                                f"a thread is spinning ({host.stacks()})")
+    assert share < SPIN_SHARE, (f"after a send to bob, who had vanished, failed, the server was busy {share:.0%} of "
+                                f"the time on a core: a thread is spinning ({host.stacks()})")
 
 
 @pytest.mark.points(2, hint="reset")
@@ -412,19 +565,17 @@ def test_the_sockets_of_departed_clients_are_closed(scenario):
     alice, = scenario.join(host, "alice")
     baseline = open_descriptors(host)
     cycles = 40
-    scenario.step(f"{cycles} times: bob joins, then vanishes (a FIN, then a reset, in turn)")
+    scenario.step(f"{cycles} times: bob joins, then vanishes (a FIN, then a reset, in turn); alice waits for "
+                  "'* bob left' each time")
     for cycle in range(cycles):
-        client = host.client("bob")
-        client.send_line("bob")
-        client.expect("* welcome bob")
-        alice.expect("* bob joined")
+        with scenario.setting_up("joining"):
+            client = host.join("bob", members=[alice])[0]
         if cycle % 2:
             reset(scenario, client, record=False)
         else:
             client.close()
-        alice.expect("* bob left")
-    scenario.send(alice, "/quit")
-    alice.expect_closed()
+        with scenario.setting_up("leaving"):
+            alice.expect("* bob left")
     now, deadline = open_descriptors(host), time.monotonic() + 1.0
     while now > baseline + 1 and time.monotonic() < deadline:
         time.sleep(0.01)  # the last thread may still be closing its socket
@@ -441,9 +592,6 @@ def test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes(scenario
     alice, bob = scenario.join(host, "alice", "bob")
     scenario.send(alice, "a line much longer than seven bytes, relayed whole")
     bob.expect("[alice] a line much longer than seven bytes, relayed whole")
-    scenario.send(bob, "/quit")
-    bob.expect("* bye")
-    alice.expect("* bob left")
 
 
 @pytest.mark.points(2, hint="handshake-in-accept")

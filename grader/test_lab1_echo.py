@@ -27,6 +27,15 @@ def test_a_line_comes_back_unchanged(scenario):
     client.expect("hello, echo")
 
 
+@pytest.mark.points(2, hint="echo-loop")
+def test_line_after_line_on_one_connection_each_comes_back(scenario):
+    host = scenario.server()
+    client = scenario.connect(host, "client")
+    for number, line in enumerate(("first line", "second line", "third line")):
+        scenario.send(client, line, "(after the echo of the line before)" if number else "")
+        client.expect(line)
+
+
 @pytest.mark.points(3, hint="echo-tail")
 def test_fourteen_kilobytes_of_cyrillic_come_back_whole_after_a_half_close(scenario):
     host = scenario.server()

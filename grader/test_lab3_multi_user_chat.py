@@ -16,9 +16,9 @@ from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
-    held_until_a_send_fails,
+    hang_up,
+    leaves_before_naming_itself,
     port_of,
-    reset,
     since,
     test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left,
     test_a_client_that_never_sends_a_nickname_does_not_block_the_others,
@@ -27,20 +27,26 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on,
     test_a_line_sent_in_two_pieces_arrives_as_one_message,
     test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole,
+    test_an_unfinished_line_is_dropped_when_its_sender_disconnects,
     test_empty_lines_are_ignored,
     test_every_client_is_served_by_a_thread_of_its_own,
     test_invalid_utf8_is_replaced_and_the_sender_stays_connected,
     test_lines_ending_in_crlf_work_like_lines_ending_in_lf,
     test_megabytes_without_a_newline_do_not_fill_the_servers_memory,
+    test_quit_is_never_relayed_to_the_others,
     test_quit_says_bye_closes_the_connection_and_tells_the_other,
     test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes,
     test_shutdown_returns_promptly_with_clients_connected,
     test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes,
     test_the_sender_never_receives_its_own_line,
     test_the_server_names_the_author_so_nobody_can_speak_as_someone_else,
-    test_the_server_uses_no_cpu_after_clients_vanish,
+    test_the_server_rests_after_a_client_closes_while_the_others_stay,
+    test_the_server_rests_after_a_send_to_a_vanished_client_fails,
     test_the_sockets_of_departed_clients_are_closed,
+    test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it,
     test_two_lines_sent_in_one_segment_arrive_as_two_messages,
+    vanished_but_listed,
+    wait_held,
 )
 
 LAB = find_lab("lab3")
@@ -80,9 +86,9 @@ def test_users_lists_the_members_sorted_and_an_unknown_command_gets_an_error(sce
     bob_mark = len(bob.received)
     scenario.send(carol, "/users")
     carol.expect("* users: alice, bob, carol")
-    scenario.send(alice, "/quit")
-    alice.expect("* bye")
-    bob.expect("* alice left")
+    hang_up(scenario, alice)
+    with scenario.setting_up("leaving"):
+        bob.expect("* alice left")
     assert since(bob, bob_mark) == ["* alice left"], f"bob received {since(bob, bob_mark)} (/users is for the asker)"
     scenario.send(bob, "/users")
     bob.expect("* users: bob, carol")
@@ -113,39 +119,42 @@ def test_msg_reaches_only_its_recipient_and_mistakes_get_an_error(scenario):
         f"alice received {since(alice, alice_mark)}"
 
 
+@pytest.mark.points(2, hint="ghost")
+def test_a_client_that_leaves_before_naming_itself_is_never_listed(scenario):
+    host = scenario.server()
+    leaves_before_naming_itself(scenario, host)
+    alice, = scenario.join(host, "alice")
+    scenario.send(alice, "/users")
+    alice.expect("* users: alice", fail_on="* users:")
+
+
 @pytest.mark.points(3, hint="dead-client")
 def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     host = scenario.server(faults={"gates": True})
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
-    bob_port = port_of(bob)
-    reset(scenario, bob)
-    with held_until_a_send_fails(scenario, host, bob_port, "bob"):
+    with vanished_but_listed(scenario, host, bob):
         scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
         carol.expect("[alice] after bob vanished")
-    expect_anywhere(carol, "* bob left")  # before or after alice's line: both are right
-    alice.expect("* bob left")
-    scenario.send(carol, "and the room goes on")
-    alice.expect("[carol] and the room goes on")
 
 
 @pytest.mark.points(3, hint="lock")
 def test_a_member_leaving_during_a_broadcast_does_not_make_it_skip_anyone(scenario):
     host = scenario.server(faults={"gates": True})
     alice, bob, carol, dave = scenario.join(host, "alice", "bob", "carol", "dave")
-    host.ask(f"hold {port_of(bob)}")
-    scenario.send(dave, "hello all", "(the server's send to bob is held mid-broadcast)")
-    event = host.ask(f"wait-held {port_of(bob)}", timeout=5.0)
-    held = bool(event and event.get("held"))
-    scenario.step("(the send to bob is held)" if held else "(no send to bob was held within 3 s)")
-    scenario.send(alice, "/quit", "(alice leaves while dave's line is on its way)")
-    alice.expect("* bye")
-    with contextlib.suppress(ExpectationError):  # a server that holds a lock while it sends removes alice later
-        alice.expect_closed(timeout=1.0)
+    bob_port = port_of(bob)
+    host.ask(f"hold {bob_port}")
+    scenario.send(dave, "hello all", "(the server's send to bob will be held mid-broadcast)")
+    wait_held(scenario, host, bob_port, "the server's send of dave's line to bob",
+              "does the server relay each line to every other member?")
+    scenario.step("alice closes her side of the connection (FIN), without /quit, while dave's line is on its way; "
+                  "the grader waits until the server has closed her connection")
+    alice.half_close()
+    with contextlib.suppress(ExpectationError):  # a server that holds its lock while it sends removes alice later
+        alice.expect_closed()
     scenario.step("(the send to bob may go on)")
-    host.ask(f"release {port_of(bob)}")
+    host.ask(f"release {bob_port}")
     for member in (carol, bob):
         member.expect("[dave] hello all")
-        expect_anywhere(member, "* alice left")  # before or after dave's line: both are right
 
 
 @pytest.mark.points(4, hint="load")
@@ -176,16 +185,68 @@ def test_fifty_clients_chatting_at_once_lose_duplicate_or_reorder_nothing(scenar
 class NonReader(ScriptedClient):
     """A client with a 4 KB receive buffer that sends its nickname and then never reads again."""
 
+    BUFFER = 4096  # bytes: its receive buffer, which the server's lines soon fill
+
     def __init__(self, address, name: str):
         super().__init__(name)
         self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window is set then
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.BUFFER)  # before connect: the window is set then
         self.sock.settimeout(WAIT)
         self.sock.connect(address)
         self.sock.sendall(f"{name}\n".encode())
 
     def close(self) -> None:
         self.sock.close()
+
+
+def join_sleeper(scenario, host, members) -> NonReader:
+    """A client that names itself "sleeper" and never reads again; each of `members` is told it joined."""
+    scenario.step(f"sleeper connects with a {NonReader.BUFFER // 1024} KB receive buffer, names itself, "
+                  "and never reads again")
+    sleeper = NonReader(host.address, "sleeper")
+    host.clients.append(sleeper)  # closed with the other clients, after the report
+    with scenario.setting_up("joining"):
+        for member in members:
+            member.expect("* sleeper joined")
+    return sleeper
+
+
+def wait_until_full(scenario, host, sleeper, timeout: float = WAIT) -> None:
+    """Wait (bounded) until a send of the server's to `sleeper` is stuck: its buffers are full, and
+    from then on whatever sends to it waits (the sandbox sees the send, on every OS)."""
+    scenario.step("(the grader waits until the sleeper's buffers are full: a send to it now waits)")
+    if not host.wait_send_stuck(port_of(sleeper), timeout):
+        scenario.step(f"(no send to the sleeper was stuck after {timeout:g} s: the server sends it less than that)")
+
+
+@pytest.mark.points(3, hint="send-under-lock")
+def test_a_client_that_never_reads_does_not_stop_the_others_joining_listing_or_leaving(scenario):
+    """PROTOCOL.md, lab 3: a client that stops reading never slows the others. Here its buffers are
+    full, so a thread that sends to it waits; meanwhile the others must still be able to join, ask
+    /users and leave. (That every line still reaches everyone else, and that such a client is
+    dropped, is the bonus test's point.)"""
+    host = scenario.server(faults={"sndbuf": 4096})
+    alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
+    scenario.hint("commands")
+    scenario.send(carol, "/users", "(before the sleeper: /users works)")
+    carol.expect("* users: alice, bob, carol")
+    erin, = scenario.join(host, "erin")
+    hang_up(scenario, erin)
+    with scenario.setting_up("leaving"):  # before the sleeper: leaving works
+        alice.expect("* erin left")
+    scenario.hint("send-under-lock")
+    sleeper = join_sleeper(scenario, host, (alice, bob, carol))
+    scenario.send(alice, "".join(f"{n:02d} " + "z" * 4000 + "\n" for n in range(16)).encode(),
+                  "(16 lines of 4 KB: far more than the sleeper's buffers hold)")
+    wait_until_full(scenario, host, sleeper)
+    zoe = scenario.connect(host, "zoe")  # a name that sorts last: the order of /users is another test's point
+    scenario.send(zoe, "zoe", "(joining needs the list of members)")
+    zoe.expect("* welcome zoe")
+    scenario.send(carol, "/users", "(so does /users)")
+    carol.expect("* users: alice, bob, carol, sleeper, zoe", "* users: alice, bob, carol, zoe")
+    hang_up(scenario, bob)
+    scenario.step("(and so does leaving)")
+    carol.expect("* bob left")
 
 
 @pytest.mark.points(3, bonus=True, hint="slow-reader")
@@ -197,10 +258,7 @@ def test_a_client_that_never_reads_neither_stalls_the_room_nor_stays_for_ever(sc
     before it blocked, so 2 MiB and a little are certain to pass the limit)."""
     host = scenario.server(faults={"sndbuf": 4096})
     alice, carol = scenario.join(host, "alice", "carol")
-    scenario.step("sleeper connects with a 4 KB receive buffer, names itself, and never reads again")
-    host.clients.append(NonReader(host.address, "sleeper"))  # closed with the other clients, after the report
-    alice.expect("* sleeper joined")
-    carol.expect("* sleeper joined")
+    join_sleeper(scenario, host, (alice, carol))
     window = [f"{n:03d} " + "z" * 4000 for n in range(16)]  # 16 lines of ~4 KB: 64 KB
     windows = 96                                             # 6 MiB at most: a margin for loaded machines
     scenario.step(f"alice sends windows of 16 lines of 4 KB (at most {windows}, until the sleeper is dropped); "

@@ -260,6 +260,59 @@ HINTS = {
               "lab2_two_user_chat/server.py) внутри проверяемой папки (--target): сохраняйте имена папок и "
               "файлов из заготовки.",
     },
+    "echo-loop": {
+        "en": "An echo server answers everything a client sends, not just its first message: call recv() in a loop "
+              "on the same connection, send back each piece, and stop only when recv() returns b'' (the client "
+              "closed its side).",
+        "ru": "Эхо-сервер отвечает на всё, что присылает клиент, а не только на первое сообщение: вызывайте recv() "
+              "в цикле на том же соединении, отправляйте обратно каждый фрагмент и завершайте цикл, только когда "
+              "recv() вернёт b'' (клиент закрыл свою сторону соединения).",
+    },
+    "nickname-race": {
+        "en": "Checking that a nickname is free and taking it must be one step: do both inside the same "
+              "`with lock:`. A check made before the lock is taken lets two clients that ask for the same name at "
+              "once both pass it (a check-then-act race).",
+        "ru": "Проверка того, что ник свободен, и его занятие должны быть одним действием: выполняйте их внутри "
+              "одного и того же `with lock:`. Если проверять до захвата блокировки, два клиента, одновременно "
+              "запросившие один ник, оба пройдут проверку (гонка «проверить, затем действовать»).",
+    },
+    "send-under-lock": {
+        "en": "Never send while holding the lock that guards the list of users: a client that stops reading makes "
+              "send() and sendall() block, the lock stays taken, and nobody can join, leave or ask /users. Copy the "
+              "list under the lock, release it, then send.",
+        "ru": "Не отправляйте данные, удерживая блокировку, которая защищает список пользователей: если клиент "
+              "перестал читать, send() и sendall() блокируются, блокировка остаётся захваченной, и никто не может "
+              "ни войти, ни выйти, ни запросить /users. Скопируйте список под блокировкой, освободите её и только "
+              "потом отправляйте.",
+    },
+    "ghost": {
+        "en": "A client may leave before it has sent its nickname: clean up on every way out of the client's thread "
+              "(try/finally), so that it neither keeps a seat nor stays in the list of users.",
+        "ru": "Клиент может отключиться, не успев прислать ник: освобождайте ресурсы при любом выходе из потока "
+              "клиента (try/finally), чтобы он не занимал место и не оставался в списке пользователей.",
+    },
+    "quit-relayed": {
+        "en": "/quit is a command to the server, not a chat line: recognise it before relaying anything, answer "
+              "'* bye', and never send '[nick] /quit' to the others.",
+        "ru": "/quit — команда серверу, а не реплика в чате: распознавайте её до пересылки, отвечайте '* bye' и "
+              "никогда не рассылайте остальным '[nick] /quit'.",
+    },
+    "unfinished-line": {
+        "en": "Only a line that ends in b'\\n' is a message: when a connection closes in the middle of a line, drop "
+              "the unfinished rest instead of relaying it.",
+        "ru": "Сообщение — только строка, завершённая b'\\n': если соединение закрылось посреди строки, отбросьте "
+              "незавершённый остаток, а не пересылайте его.",
+    },
+    "race-not-set-up": {
+        "en": "To make a race certain, the grader holds the server's threads at chosen points (a recv() that saw "
+              "a reset, a send to one client), and one of them never got there. Check that each client is served "
+              "by a thread of its own that reads with recv() and relays each line to every other member; if it "
+              "is, tell your instructor.",
+        "ru": "Чтобы гонка возникала наверняка, грейдер останавливает потоки сервера в выбранных точках (recv(), "
+              "обнаруживший сброс соединения, отправка одному клиенту), но один из потоков туда так и не дошёл. "
+              "Убедитесь, что каждого клиента обслуживает собственный поток, который читает через recv() и "
+              "пересылает каждую строку всем остальным участникам; если это так, сообщите преподавателю.",
+    },
 }
 
 # What a diagnosis observed (chatlab/grading/diagnosis.py), to lead a failure report. The hint that

@@ -23,10 +23,12 @@ and fatal to code that ignores its return value); {"sndbuf": 4096} gives accepte
 tiny send buffer; {"switch_interval": 1e-6} makes threads switch far more often.
 
 {"gates": true} turns two races into certainties (see Gates): a recv() on an accepted socket
-that fails with a reset waits until a send() to that socket has failed, so the dead client
-is still in the server's list while the others broadcast; and the parent may hold the next
-send() to one client (`hold PORT`, `release PORT`, `wait-held PORT`; PORT is the client's
-own port, the accepted socket's peer port) while other clients change the server's list.
+that fails with a reset waits until the parent releases it, so the dead client is still in
+the server's list while the others broadcast; and the parent may hold the next send() to one
+client (`hold PORT`, `release PORT`, `wait-held PORT`; PORT is the client's own port, the
+accepted socket's peer port) while other clients change the server's list. {"lock_gates":
+true} holds each client's thread at the first lock it takes after reading its nickname
+(chatlab/sandbox/lock_gate.py), until the parent releases it.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ import time
 import traceback
 
 from chatlab.catalog import find_lab, load_module
+from chatlab.sandbox import lock_gate
 
 EVENT_PREFIX = "\x1echatlab "    # a control character no submission prints by accident
 OUTPUT_LIMIT = 64 * 1024         # characters of the submission's prints that are kept
@@ -92,70 +95,127 @@ class Reporter:
             self._stream.flush()
 
 
+class _Hold:
+    """One thread waiting at a gate, until the scenario releases it."""
+
+    def __init__(self, kind: str):
+        self.kind = kind        # "reset", "send" or "lock"
+        self.released = False
+
+
 class Gates:
     """Points where the server's threads wait, so that a race the grader needs happens every time.
 
-    Sockets are named by their peer's port (the scripted client's own port). A gate never
-    waits longer than GATE_WAIT seconds, so a server that never reaches the expected point
-    is only slowed down, never hung.
+    Sockets are named by their peer's port (the scripted client's own port). A thread is held:
+    - after a reset: its recv() on an accepted socket failed with ConnectionResetError
+      (faults {"gates": true}), so the dead client stays in the server's list meanwhile;
+    - at a send: the scenario asked to hold the next send() to that client (`hold PORT`,
+      {"gates": true}), so a broadcast stops halfway while other clients change the list;
+    - at a lock: it takes its first lock after reading the first bytes of its client, the
+      nickname ({"lock_gates": true}, see chatlab/sandbox/lock_gate.py), so two clients that
+      ask for the same name have both read it before either may check whether it is free.
+
+    Every hold ends only when the scenario says `release PORT`, which lets the newest hold at
+    PORT go: a held send to a dead client can fail while the client's own reader still waits.
+    Nothing else ends a hold (HOLD_LIMIT is only for a scenario that died): the reset hold used
+    to end at the first failed send to the client too, and a late "* alice joined" from the
+    join phase could be that send, which let the dead client be removed before the broadcast
+    under test was even read.
+
+    `wait-held PORT` waits until the hold a scenario counts on is in place (the send, once
+    `hold PORT` was asked; otherwise any), at most WAIT_HELD seconds, and answers whether it
+    is: false means the scenario cannot set up its race, and it says so.
     """
 
-    GATE_WAIT = 3.0
-    # A recv() that saw a reset is held until a send to that client fails, or until the scenario
-    # releases it: every scenario does, right after the step that needs the dead client listed.
-    # The bound is only for a scenario that died; a short one let a loaded machine (8 graders on
-    # 2 cores) time the hold out before the broadcast it was holding the client for.
-    RESET_HOLD = 20.0
+    WAIT_HELD = 3.0    # seconds `wait-held` waits for a hold
+    HOLD_LIMIT = 20.0  # seconds a hold lasts if the scenario never releases it (it failed, or died)
 
     def __init__(self):
         self._changed = threading.Condition()
-        self._armed = set()       # ports whose next send() is to be held
-        self._released = set()    # ports whose held send() may go on
-        self._held = set()        # ports whose send(), or recv() after a reset, is waiting now
-        self._send_failed = set() # ports a send() has failed on
+        self._holds = {}            # port -> the _Holds in place there now, oldest first
+        self._send_armed = set()    # ports whose next send() is to be held
+        self.lock_holds = False     # lock gates installed (chatlab.sandbox.lock_gate.install)
+        self._lock_decided = set()  # ports whose first bytes were read, or whose lock hold was called off
+        self._lock_armed = {}       # thread ident -> port: the thread's next lock is to be held
+        self._before_lock = set()   # ports whose reader has read the nickname and taken no lock yet
+        self._passed = set()        # ports sent to before their reader took a lock: no lock hold will come
+
+    # --- the scenario's commands ----------------------------------------------------
 
     def hold_next_send(self, port: int) -> None:
         with self._changed:
-            self._armed.add(port)
-            self._released.discard(port)
+            self._send_armed.add(port)
 
     def release(self, port: int) -> None:
+        """Let the newest hold at `port` go; with none in place, call off the holds not reached yet."""
         with self._changed:
-            self._armed.discard(port)
-            self._released.add(port)
+            waiting = [hold for hold in self._holds.get(port, ()) if not hold.released]
+            if waiting:
+                waiting[-1].released = True
+            else:
+                self._send_armed.discard(port)
+                self._before_lock.discard(port)
+                self._lock_decided.add(port)
             self._changed.notify_all()
 
     def wait_held(self, port: int) -> bool:
-        """Wait until something is held at `port`'s gate; False if nothing was within GATE_WAIT."""
+        """Wait until the hold the scenario counts on at `port` is in place; False if not within WAIT_HELD."""
+        def in_place():
+            return port not in self._send_armed and any(not hold.released for hold in self._holds.get(port, ()))
+
         with self._changed:
-            return self._changed.wait_for(lambda: port in self._held, self.GATE_WAIT)
+            self._changed.wait_for(lambda: in_place() or port in self._passed, self.WAIT_HELD)
+            return in_place()
+
+    # --- called by the server's threads, through its sockets and locks -----------------
 
     def is_armed(self, port) -> bool:
+        """Whether the next send() to `port` is to be held."""
         with self._changed:
-            return port in self._armed
+            return port in self._send_armed
 
     def before_send(self, port) -> None:
         with self._changed:
-            if port not in self._armed:
+            if port in self._before_lock:  # answered before taking a lock: the lock gate cannot hold it
+                self._before_lock.discard(port)
+                self._passed.add(port)
+                self._changed.notify_all()
+            if port not in self._send_armed:
                 return
-            self._armed.discard(port)  # one send() only: the others go through
-            self._held.add(port)
-            self._changed.notify_all()
-            self._changed.wait_for(lambda: port in self._released, self.GATE_WAIT)
-            self._held.discard(port)
-
-    def send_failed(self, port) -> None:
-        with self._changed:
-            self._send_failed.add(port)
-            self._changed.notify_all()
+            self._send_armed.discard(port)  # one send() only: the others go through
+        self._hold(port, "send")
 
     def after_reset(self, port) -> None:
-        """A recv() saw the peer reset: wait until a send to that peer has failed."""
+        """A recv() saw the peer reset: wait until the scenario releases the dead client."""
+        self._hold(port, "reset")
+
+    def after_read(self, port) -> None:
+        """Bytes arrived from `port`: the first ones (the nickname) arm the reading thread's next lock."""
         with self._changed:
-            self._held.add(port)
+            if not self.lock_holds or port in self._lock_decided:
+                return
+            self._lock_decided.add(port)
+            self._lock_armed[threading.get_ident()] = port
+            self._before_lock.add(port)
+
+    def before_lock(self) -> None:
+        """The calling thread is about to take one of the submission's locks."""
+        if not self._lock_armed:  # the common case, without taking the gates' own lock
+            return
+        with self._changed:
+            port = self._lock_armed.pop(threading.get_ident(), None)
+            if port not in self._before_lock:
+                return
+            self._before_lock.discard(port)
+        self._hold(port, "lock")
+
+    def _hold(self, port, kind: str) -> None:
+        hold = _Hold(kind)
+        with self._changed:
+            self._holds.setdefault(port, []).append(hold)
             self._changed.notify_all()
-            self._changed.wait_for(lambda: port in self._send_failed or port in self._released, self.RESET_HOLD)
-            self._held.discard(port)
+            self._changed.wait_for(lambda: hold.released, self.HOLD_LIMIT)
+            self._holds[port].remove(hold)
 
 
 GATES = Gates()
@@ -170,18 +230,36 @@ class Watch:
     thread-per-client server), and `waiting[thread]` the socket a thread is blocked on now.
     """
 
+    STUCK = 0.05  # seconds between two looks at a send that may be stuck
+
     def __init__(self):
         self._changed = threading.Condition()
         self.read_from: dict[int, int] = {}
         self.serving: dict[int, int] = {}
         self.waiting: dict[int, object] = {}
+        self.sending: dict[int, object] = {}   # the threads of `waiting` that are in a send
         self.moved = 0    # socket calls that moved data or a connection: a quiet server's count stays put
 
-    def entering(self, sock) -> None:
+    def entering(self, sock, call: str) -> None:
         self.waiting[threading.get_ident()] = sock
+        if call.startswith("send"):
+            self.sending[threading.get_ident()] = sock
 
     def left(self) -> None:
         self.waiting.pop(threading.get_ident(), None)
+        self.sending.pop(threading.get_ident(), None)
+
+    def send_stuck(self, port: int, timeout: float) -> bool:
+        """Wait until a thread has been in a send to the client at `port` for two looks in a row,
+        STUCK apart (its buffers are full: the send cannot finish); False after `timeout`."""
+        deadline, before = time.monotonic() + timeout, set()
+        while time.monotonic() < deadline:
+            now = {ident for ident, sock in list(self.sending.items()) if getattr(sock, "_peer_port", None) == port}
+            if now & before:
+                return True
+            before = now
+            time.sleep(self.STUCK)  # sampling a state no event announces, bounded by the deadline
+        return False
 
     def received(self, port, count: int) -> None:
         with self._changed:
@@ -277,6 +355,8 @@ def inject_faults(faults: dict) -> None:
     """Make every socket the submission creates a WatchedSocket, with the faults `faults` asks for."""
     if "switch_interval" in faults:
         sys.setswitchinterval(faults["switch_interval"])
+    if faults.get("lock_gates"):
+        lock_gate.install(GATES)
     send_cap, sndbuf, gates = faults.get("send_cap"), faults.get("sndbuf"), faults.get("gates")
     plain = socket.socket
 
@@ -286,7 +366,7 @@ def inject_faults(faults: dict) -> None:
         _peer_port = None  # the client's port, on accepted sockets
 
         def _blocking(self, method, *args):
-            WATCH.entering(self)
+            WATCH.entering(self, method.__name__)
             try:
                 return method(*args)
             finally:
@@ -319,11 +399,7 @@ def inject_faults(faults: dict) -> None:
 
         def _gated(self, method, *args):
             GATES.before_send(self._peer_port)
-            try:
-                return self._blocking(method, *args)
-            except OSError:
-                GATES.send_failed(self._peer_port)
-                raise
+            return self._blocking(method, *args)
 
         def recv(self, *args):
             data = self._reset_gated(super().recv, *args)
@@ -427,6 +503,9 @@ def main(argv=None) -> None:
         elif command == "quiet":
             silent, busy = quiet({control})
             report("quiet", silent=silent, busy=busy, moved=WATCH.moved)
+        elif command.startswith("wait-send-stuck "):
+            _, port, timeout = command.split()
+            report(command, stuck=WATCH.send_stuck(int(port), float(timeout)))
         elif command.startswith("wait-read "):
             _, port, total, timeout = command.split()
             report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), lambda: quiet({control})[0]))

@@ -180,6 +180,12 @@ class ServerProcess(ServerHost):
         event = self.ask(f"wait-read {port} {total} {timeout:g}", timeout=timeout + 1.0)
         return event["read"] if event else 0
 
+    def wait_send_stuck(self, port: int, timeout: float = WAIT) -> bool:
+        """Wait until a send of the server's to the client at `port` is stuck (that client's buffers are
+        full); False if none was within `timeout` seconds."""
+        event = self.ask(f"wait-send-stuck {port} {timeout:g}", timeout=timeout + 1.0)
+        return bool(event and event["stuck"])
+
     def silence(self) -> Iterator[str]:
         """Yields "" while the server may still send, or why it will not.
 
