@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from chatlab.harness.waiting import ExpectationError
+from chatlab.harness.waiting import ExpectationError, lines_must_be
 from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -234,7 +234,7 @@ def test_two_lines_sent_in_one_segment_arrive_as_two_messages(scenario):
     mark = len(bob.received)
     scenario.send(alice, b"one\ntwo\n", "(one sendall: one recv() on the server gets both lines)")
     bob.expect("[alice] two")
-    assert since(bob, mark) == ["[alice] one", "[alice] two"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), ["[alice] one", "[alice] two"])
 
 
 @pytest.mark.points(3, hint="framing-split")
@@ -248,7 +248,7 @@ def test_a_line_sent_in_two_pieces_arrives_as_one_message(scenario):
     scenario.send(alice, line[1000:].encode() + b"\n", "(the other 500 bytes and the newline)")
     scenario.send(alice, "end", "(a sentinel: bob gets it after alice's line)")
     bob.expect("[alice] end")
-    assert since(bob, mark) == [f"[alice] {line}", "[alice] end"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), [f"[alice] {line}", "[alice] end"])
 
 
 @pytest.mark.points(3, hint="utf8-split")
@@ -263,7 +263,7 @@ def test_a_letter_cut_between_two_recv_calls_arrives_whole(scenario):
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "после", "(a sentinel)")
     bob.expect("[alice] после")
-    assert since(bob, mark) == ["[alice] Привет", "[alice] после"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), ["[alice] Привет", "[alice] после"])
 
 
 @pytest.mark.points(2, hint="utf8-split")
@@ -276,7 +276,7 @@ def test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole(scenario):
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "после", "(the next line)")
     bob.expect("[alice] после")
-    assert since(bob, mark) == [f"[alice] {line}", "[alice] после"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), [f"[alice] {line}", "[alice] после"])
 
 
 @pytest.mark.points(2, hint="encoding")
@@ -298,8 +298,7 @@ def test_invalid_utf8_is_replaced_and_the_sender_stays_connected(scenario):
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "still here")
     bob.expect("[alice] still here")
-    assert since(bob, mark) == ["[alice] \ufffd\ufffd bad bytes", "[alice] still here"], \
-        f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), ["[alice] \ufffd\ufffd bad bytes", "[alice] still here"])
 
 
 @pytest.mark.points(2, hint="crlf")
@@ -334,7 +333,7 @@ def test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on(scenario):
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "still here")
     bob.expect("[alice] still here")
-    assert since(bob, mark) == ["[alice] still here"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), ["[alice] still here"])
 
 
 @pytest.mark.points(2, hint="line-limit")
@@ -352,7 +351,7 @@ def test_megabytes_without_a_newline_do_not_fill_the_servers_memory(scenario):
     scenario.send(alice, b"\nafter\n", "(the newline, then a short line)")
     alice.expect(TOO_LONG)
     bob.expect("[alice] after")
-    assert since(bob, mark) == ["[alice] after"], f"bob received {since(bob, mark)}"
+    lines_must_be(bob, since(bob, mark), ["[alice] after"])
 
 
 # --- who said what (pitfalls 25, 27) -------------------------------------------------------
@@ -368,7 +367,7 @@ def test_the_sender_never_receives_its_own_line(scenario):
     bob.expect("[alice] second")
     scenario.send(bob, "marker", "(whatever alice gets before it is an echo)")
     alice.expect("[bob] marker")
-    assert since(alice, mark) == ["[bob] marker"], f"alice, the sender, received {since(alice, mark)}"
+    lines_must_be(alice, since(alice, mark), ["[bob] marker"])
 
 
 @pytest.mark.points(2, hint="nicknames")
@@ -378,7 +377,7 @@ def test_the_server_names_the_author_so_nobody_can_speak_as_someone_else(scenari
     mark = len(alice.received)
     scenario.send(bob, b"x\n[alice] fake\n", "(bob pretends to be alice)")
     alice.expect("[bob] [alice] fake")
-    assert since(alice, mark) == ["[bob] x", "[bob] [alice] fake"], f"alice received {since(alice, mark)}"
+    lines_must_be(alice, since(alice, mark), ["[bob] x", "[bob] [alice] fake"])
 
 
 @pytest.mark.points(3, hint="nicknames")
@@ -395,8 +394,8 @@ def test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes(scenario
     alice.expect("* Alice joined")
     scenario.send(other, "hi")
     alice.expect("[Alice] hi")
-    assert since(other)[:5] == ["! nickname taken", INVALID_NICK, INVALID_NICK, INVALID_NICK, "* welcome Alice"], \
-        f"the newcomer received {other.texts()}"
+    lines_must_be(other, since(other)[:5],
+                  ["! nickname taken", INVALID_NICK, INVALID_NICK, INVALID_NICK, "* welcome Alice"])
 
 
 @pytest.mark.points(3, hint="nickname-race")
@@ -445,10 +444,10 @@ def test_empty_lines_are_ignored(scenario):
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "after")
     bob.expect("[alice] after")
-    assert since(bob, bob_mark) == ["[alice] after"], f"bob received {since(bob, bob_mark)}"
+    lines_must_be(bob, since(bob, bob_mark), ["[alice] after"])
     scenario.send(bob, "marker")
     alice.expect("[bob] marker")
-    assert since(alice, alice_mark) == ["[bob] marker"], f"alice received {since(alice, alice_mark)}"
+    lines_must_be(alice, since(alice, alice_mark), ["[bob] marker"])
 
 
 # --- leaving (pitfalls 9, 10, 14, 22) ------------------------------------------------------

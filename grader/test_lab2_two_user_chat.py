@@ -8,6 +8,7 @@ grader/chat_scenarios.py and run here against lab 2; this module adds what only 
 import pytest
 
 from chatlab.catalog import find_lab
+from chatlab.harness.waiting import lines_must_be
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     hang_up,
     leaves_before_naming_itself,
@@ -68,8 +69,8 @@ def test_two_users_are_welcomed_announced_and_hear_each_other(scenario):
     alice.expect("[bob] /users")
     scenario.send(bob, "hi alice")
     alice.expect("[bob] hi alice")
-    assert since(alice) == ["* welcome alice", "[bob] /users", "[bob] hi alice"], f"alice received {alice.texts()}"
-    assert since(bob) == ["* welcome bob", "[alice] hi bob"], f"bob received {bob.texts()}"
+    lines_must_be(alice, since(alice), ["* welcome alice", "[bob] /users", "[bob] hi alice"])
+    lines_must_be(bob, since(bob), ["* welcome bob", "[alice] hi bob"])
 
 
 @pytest.mark.points(3, hint="two-seats")
@@ -80,7 +81,7 @@ def test_a_third_client_is_told_the_chat_is_full_and_a_seat_frees_when_someone_l
     scenario.send(carol, "carol", "(at once: the server has unread data from carol when it closes)")
     carol.expect(FULL)
     carol.expect_closed()
-    assert carol.texts() == [FULL], f"carol received {carol.texts()}"
+    lines_must_be(carol, carol.texts(), [FULL])
     scenario.send(alice, "still two of us")
     bob.expect("[alice] still two of us")
     hang_up(scenario, bob)
@@ -102,7 +103,7 @@ def test_a_line_sent_while_alone_gets_nobody_else_is_here_yet(scenario):
     alice.expect("* bob joined")
     scenario.send(alice, "there you are")
     bob.expect("[alice] there you are")
-    assert since(bob) == ["* welcome bob", "[alice] there you are"], f"bob received {bob.texts()}"
+    lines_must_be(bob, since(bob), ["* welcome bob", "[alice] there you are"])
 
 
 @pytest.mark.points(2, hint="ghost")

@@ -13,7 +13,7 @@ import pytest
 
 from chatlab.catalog import find_lab
 from chatlab.harness.clients import ScriptedClient
-from chatlab.harness.waiting import WAIT, ExpectationError
+from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
     hang_up,
@@ -72,9 +72,9 @@ def test_members_are_welcomed_announced_and_hear_each_other(scenario):
     scenario.send(carol, "done", "(after alice's line: alice's transcript is complete once she has it)")
     alice.expect("[carol] done")
     bob.expect("[carol] done")
-    assert since(alice) == ["* welcome alice", "[carol] done"], f"alice received {alice.texts()}"
-    assert since(bob) == ["* welcome bob", "[alice] hi all", "[carol] done"], f"bob received {bob.texts()}"
-    assert since(carol)[:2] == ["* welcome carol", "[alice] hi all"], f"carol received {carol.texts()}"
+    lines_must_be(alice, since(alice), ["* welcome alice", "[carol] done"])
+    lines_must_be(bob, since(bob), ["* welcome bob", "[alice] hi all", "[carol] done"])
+    lines_must_be(carol, since(carol)[:2], ["* welcome carol", "[alice] hi all"])
     for client in (alice, bob, carol):
         assert f"* {client.name} joined" not in client.texts(), f"{client.name} was told of its own joining"
 
@@ -89,15 +89,14 @@ def test_users_lists_the_members_sorted_and_an_unknown_command_gets_an_error(sce
     hang_up(scenario, alice)
     with scenario.setting_up("leaving"):
         bob.expect("* alice left")
-    assert since(bob, bob_mark) == ["* alice left"], f"bob received {since(bob, bob_mark)} (/users is for the asker)"
+    lines_must_be(bob, since(bob, bob_mark), ["* alice left"])
     scenario.send(bob, "/users")
     bob.expect("* users: bob, carol")
     scenario.send(bob, "/dance wildly")
     bob.expect("! unknown command: /dance (try /users, /msg NICK TEXT, /quit)")
     scenario.send(bob, "still here")
     carol.expect("[bob] still here")
-    assert since(carol)[-3:] == ["* users: alice, bob, carol", "* alice left", "[bob] still here"], \
-        f"carol received {carol.texts()} (an unknown command is not chat)"
+    lines_must_be(carol, since(carol)[-3:], ["* users: alice, bob, carol", "* alice left", "[bob] still here"])
 
 
 @pytest.mark.points(3, hint="commands")
@@ -109,14 +108,13 @@ def test_msg_reaches_only_its_recipient_and_mistakes_get_an_error(scenario):
     bob.expect("[alice -> bob] psst,  only for you")
     scenario.send(alice, "public", "(a sentinel: carol gets it after anything alice's /msg sent her)")
     carol.expect("[alice] public")
-    assert since(carol, carol_mark) == ["[alice] public"], f"carol received {since(carol, carol_mark)}"
+    lines_must_be(carol, since(carol, carol_mark), ["[alice] public"])
     for line, answer in (("/msg dave hi", "! no such user: dave"), ("/msg bob", USAGE), ("/msg", USAGE)):
         scenario.send(alice, line)
         alice.expect(answer)
     scenario.send(bob, "marker")
     alice.expect("[bob] marker")
-    assert since(alice, alice_mark) == ["! no such user: dave", USAGE, USAGE, "[bob] marker"], \
-        f"alice received {since(alice, alice_mark)}"
+    lines_must_be(alice, since(alice, alice_mark), ["! no such user: dave", USAGE, USAGE, "[bob] marker"])
 
 
 @pytest.mark.points(2, hint="ghost")

@@ -13,7 +13,7 @@ from itertools import permutations
 import pytest
 
 from chatlab.catalog import find_lab
-from chatlab.harness.waiting import WAIT, describe
+from chatlab.harness.waiting import WAIT, describe, lines_must_be
 
 LAB = find_lab("lab4")
 # The test that checks each feature other scenarios need before they get to their point
@@ -74,7 +74,7 @@ def test_a_stranger_must_join_first_and_a_join_is_welcomed_and_announced_to_the_
     scenario.step("the stranger, who never joined, must have got no chat at all")
     say(scenario, stranger, "still a stranger")
     stranger.expect(JOIN_FIRST)
-    check(stranger.texts() == [JOIN_FIRST] * 3, f"the stranger received {stranger.texts()}")
+    lines_must_be(stranger, stranger.texts(), [JOIN_FIRST] * 3)
 
 
 @pytest.mark.points(3, hint="nicknames")
@@ -258,7 +258,7 @@ def test_a_2000_byte_message_and_a_1201_byte_cyrillic_one_are_relayed_whole(scen
     expected = [f"[alice] {long_ascii}", f"[alice] {cyrillic}", "[alice] the end"]
     if any(line.count("\ufffd") > 1 for line in chat_from(bob, "alice")):
         scenario.hint("encoding")  # letters replaced everywhere, not just at a cut: a wrong codec
-    check(chat_from(bob, "alice") == expected, sizes("bob", chat_from(bob, "alice"), expected))
+    lines_must_be(bob, chat_from(bob, "alice"), expected, sizes("bob", chat_from(bob, "alice"), expected))
 
 
 @pytest.mark.points(3, hint="udp-size")
@@ -272,7 +272,7 @@ def test_up_to_4096_bytes_are_relayed_and_a_longer_message_is_refused(scenario):
     say(scenario, alice, "still here", "(a sentinel: anything for bob before it has arrived)")
     bob.expect("[alice] still here")
     expected = [f"[alice] {largest}", f"[alice] {largest}", "[alice] still here"]
-    check(chat_from(bob, "alice") == expected, sizes("bob", chat_from(bob, "alice"), expected))
+    lines_must_be(bob, chat_from(bob, "alice"), expected, sizes("bob", chat_from(bob, "alice"), expected))
     alice.expect(TOO_LONG)
 
 
@@ -284,7 +284,7 @@ def test_invalid_utf8_is_replaced_and_the_server_goes_on(scenario):
     say(scenario, alice, "after the bad bytes", "(a sentinel: anything for bob before it has arrived)")
     bob.expect("[alice] after the bad bytes")
     expected = ["[alice] \ufffd\ufffd ok", "[alice] after the bad bytes"]
-    check(chat_from(bob, "alice") == expected, f"bob received {chat_from(bob, 'alice')}, expected {expected}")
+    lines_must_be(bob, chat_from(bob, "alice"), expected)
 
 
 @pytest.mark.points(3, hint="load")

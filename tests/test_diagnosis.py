@@ -25,11 +25,14 @@ LATIN_WORD = re.compile(r"\b[a-z]{4,}\b")
 
 
 class StandInClient:
-    def __init__(self, name: str, port: int, texts=()):
-        self.name, self.port, self._texts = name, port, list(texts)
+    def __init__(self, name: str, port: int, texts=(), sent=()):
+        self.name, self.port, self._texts, self._sent = name, port, list(texts), list(sent)
 
     def texts(self):
         return list(self._texts)
+
+    def sent_texts(self):
+        return list(self._sent)
 
 
 class StandInHost:
@@ -62,10 +65,15 @@ def waited(client, wanted: str, seen: list[str], kind: str = "silent") -> Expect
 
 
 def test_a_line_relayed_back_to_its_sender_is_named():
-    alice, bob = StandInClient("alice", 1, ["[alice] hi"]), StandInClient("bob", 2, ["[alice] hi"])
+    alice, bob = StandInClient("alice", 1, ["[alice] hi"], sent=["hi"]), StandInClient("bob", 2, ["[alice] hi"])
     found = findings(StandInHost([alice, bob]))
     assert [f.key for f in found] == ["echoed-to-sender"]
     assert "alice" in found[0].text and found[0].hint_key == "echo-to-sender"
+
+
+def test_a_line_in_someones_name_that_they_never_sent_is_no_echo():
+    alice = StandInClient("alice", 1, ["[bob] x", "[alice] fake"], sent=["hi"])  # bob's spoof, relayed merged
+    assert findings(StandInHost([alice])) == []
 
 
 def test_two_lines_relayed_as_one_message_are_called_merged_and_lead_before_the_silence():

@@ -37,6 +37,7 @@ class ScriptedClient:
         self._cursor = 0              # lines before it were matched by an earlier expect()
         self._arrived = threading.Condition()
         self._on_line = on_line
+        self.sent: list[bytes] = []   # what this client sent, as it was sent (a diagnosis reads it)
         # Set by the host of a server that can tell when it has fallen silent: a generator that
         # yields "" while the server may still send, or why it will not (see expect()).
         self.silence: Callable[[], Iterator[str]] | None = None
@@ -58,6 +59,11 @@ class ScriptedClient:
         with self._arrived:
             self.aborted = reason
             self._arrived.notify_all()
+
+    def sent_texts(self) -> list[str]:
+        """The lines this client sent, decoded (split on b"\\n" over TCP; a datagram is a line over UDP)."""
+        data = b"\n".join(self.sent)
+        return [line.decode("utf-8", errors="replace").removesuffix("\r") for line in data.split(b"\n") if line]
 
     def texts(self) -> list[str]:
         with self._arrived:
@@ -134,6 +140,7 @@ class ScriptedClient:
 
     def send_bytes(self, data: bytes) -> None:
         """Send `data` as it is; a failure (reset, closed, a server not reading for WAIT s) is an ExpectationError."""
+        self.sent.append(data)
         try:
             self._send(data)
         except OSError as error:
