@@ -1,4 +1,4 @@
-"""What the tests that run real processes share: the kit's CLI, nc and telnet.
+"""What the tests that run real processes share: the kit's CLI, nc and telnet, submissions written on the spot.
 
 A thread collects everything a process writes to a pipe, and every wait on it is bounded
 (chatlab/harness/process.py: Process and Output), so a process that stays silent fails the test
@@ -6,6 +6,8 @@ instead of hanging it. Every process a test starts is killed, by its Popen objec
 test ends.
 """
 from __future__ import annotations
+
+import textwrap
 
 import pytest
 
@@ -30,3 +32,23 @@ def spawn():
     yield start
     for process in started:
         process.close()
+
+
+@pytest.fixture
+def write_lab_file(tmp_path):
+    """write_lab_file(lab, role, code) -> a --target folder whose LAB/ROLE.py is `code` (dedented)."""
+    def write(lab, role: str, code: str):
+        folder = tmp_path / lab.stem
+        folder.mkdir(exist_ok=True)
+        (folder / f"{role}.py").write_text(textwrap.dedent(code), encoding="utf-8")
+        return tmp_path
+    return write
+
+
+@pytest.fixture
+def hosts():
+    """Every ServerProcess a test appends here is closed when the test ends."""
+    started = []
+    yield started
+    for host in started:
+        host.close()

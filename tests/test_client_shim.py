@@ -31,14 +31,9 @@ LAB2, LAB4 = find_lab("lab2"), find_lab("lab4")
 
 
 @pytest.fixture
-def client_file(tmp_path):
+def client_file(write_lab_file):
     """client_file(code, lab=LAB2) -> a --target folder whose LAB/client.py is `code`."""
-    def write(code: str, lab=LAB2):
-        folder = tmp_path / lab.stem
-        folder.mkdir(exist_ok=True)
-        (folder / "client.py").write_text(textwrap.dedent(code), encoding="utf-8")
-        return tmp_path
-    return write
+    return lambda code, lab=LAB2: write_lab_file(lab, "client", code)
 
 
 @pytest.fixture

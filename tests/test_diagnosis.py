@@ -137,22 +137,9 @@ def test_every_diagnosis_reads_in_russian_without_english_words(key):
 # --- against real servers in the sandbox ---------------------------------------------------
 
 @pytest.fixture
-def submission(tmp_path):
+def submission(write_lab_file):
     """submission(lab, code) -> a --target folder whose LAB/server.py is `code`."""
-    def write(lab, code: str):
-        folder = tmp_path / lab.stem
-        folder.mkdir(exist_ok=True)
-        (folder / "server.py").write_text(textwrap.dedent(code), encoding="utf-8")
-        return tmp_path
-    return write
-
-
-@pytest.fixture
-def hosts():
-    started = []
-    yield started
-    for host in started:
-        host.close()
+    return lambda lab, code: write_lab_file(lab, "server", code)
 
 
 SERVER = """

@@ -9,7 +9,6 @@ submission here is a file of a few lines written to tmp_path, laid out as a --ta
 """
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
@@ -24,23 +23,9 @@ LAB1 = find_lab("lab1")
 
 
 @pytest.fixture
-def submission(tmp_path):
+def submission(write_lab_file):
     """submission(code) -> a --target folder whose lab1_echo/server.py is `code`."""
-    def write(code: str):
-        folder = tmp_path / LAB1.stem
-        folder.mkdir(exist_ok=True)
-        (folder / "server.py").write_text(textwrap.dedent(code), encoding="utf-8")
-        return tmp_path
-    return write
-
-
-@pytest.fixture
-def hosts():
-    """Every ServerProcess a test starts, closed when it ends."""
-    started = []
-    yield started
-    for host in started:
-        host.close()
+    return lambda code: write_lab_file(LAB1, "server", code)
 
 
 def line_of(path, text: str) -> int:

@@ -158,13 +158,16 @@ class Gates:
                 self._lock_decided.add(port)
             self._changed.notify_all()
 
-    def wait_held(self, port: int) -> bool:
-        """Wait until the hold the scenario counts on at `port` is in place; False if not within WAIT_HELD."""
+    def wait_held(self, port: int, hopeless=lambda: False) -> bool:
+        """Wait until the hold the scenario counts on at `port` is in place; False if not within WAIT_HELD,
+        or once `hopeless()` (the server fell silent: no thread will ever get there)."""
         def in_place():
             return port not in self._send_armed and any(not hold.released for hold in self._holds.get(port, ()))
 
+        deadline = time.monotonic() + self.WAIT_HELD
         with self._changed:
-            self._changed.wait_for(lambda: in_place() or port in self._passed, self.WAIT_HELD)
+            while not (in_place() or port in self._passed) and time.monotonic() < deadline and not hopeless():
+                self._changed.wait(min(0.1, max(0.0, deadline - time.monotonic())))
             return in_place()
 
     # --- called by the server's threads, through its sockets and locks -----------------
@@ -275,20 +278,16 @@ class Watch:
             with self._changed:
                 self.moved += 1
 
-    def wait_read(self, port: int, total: int, timeout: float, is_quiet) -> int:
+    def wait_read(self, port: int, total: int, timeout: float, hopeless) -> int:
         """Wait until the server has read `total` bytes from the client at `port`, and return what it read.
 
-        Gives up after `timeout` seconds, or sooner once `is_quiet()` twice in a row finds every
-        thread waiting with nothing read in between: then nothing will read those bytes.
+        Gives up after `timeout` seconds, or sooner once `hopeless()`: the server fell silent, so
+        nothing will read those bytes.
         """
-        deadline, quiet_before = time.monotonic() + timeout, None
+        deadline = time.monotonic() + timeout
         with self._changed:
-            while self.read_from.get(port, 0) < total and time.monotonic() < deadline:
+            while self.read_from.get(port, 0) < total and time.monotonic() < deadline and not hopeless():
                 self._changed.wait(min(0.1, max(0.0, deadline - time.monotonic())))
-                now = (is_quiet(), self.read_from.get(port, 0))
-                if now[0] and now == quiet_before:
-                    break
-                quiet_before = now
             return self.read_from.get(port, 0)
 
 
@@ -333,6 +332,19 @@ def quiet(control: set[int]) -> tuple[bool, str]:
         if ready:
             return False, where
     return True, ""
+
+
+def fallen_silent(control: set[int]):
+    """A check for a bounded wait in this process: true once two calls in a row found every thread
+    quiet with no data moved in between (the parent's ServerProcess.silence() says the same)."""
+    before = None
+
+    def check() -> bool:
+        nonlocal before
+        now = (quiet(control)[0], WATCH.moved)
+        silent, before = now[0] and now == before, now
+        return silent
+    return check
 
 
 def _in_bookkeeping(stack) -> bool:
@@ -508,14 +520,14 @@ def main(argv=None) -> None:
             report(command, stuck=WATCH.send_stuck(int(port), float(timeout)))
         elif command.startswith("wait-read "):
             _, port, total, timeout = command.split()
-            report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), lambda: quiet({control})[0]))
+            report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), fallen_silent({control})))
         elif command.partition(" ")[0] in ("hold", "release", "wait-held"):  # gates: answered by name
             verb, _, port = command.partition(" ")
             if verb == "hold":
                 GATES.hold_next_send(int(port))
             elif verb == "release":
                 GATES.release(int(port))
-            report(command, held=GATES.wait_held(int(port)) if verb == "wait-held" else True)
+            report(command, held=GATES.wait_held(int(port), fallen_silent({control})) if verb == "wait-held" else True)
         elif command == "stop":
             stopper = threading.Thread(target=server.shutdown, name="shutdown", daemon=True)
             stopper.start()
