@@ -88,6 +88,9 @@ class RaceNotSetUp(AssertionError):
 
 def held(host, port: int) -> bool:
     """Whether the sandbox holds a thread at the gate of the client at `port` (waiting up to Gates.WAIT_HELD)."""
+    host.ask("cpu")  # a round trip: the events the child reported before its answer (a failure) have been read
+    if host.failure():  # a server that failed holds nothing: no need to wait
+        return False
     event = host.ask(f"wait-held {port}", timeout=Gates.WAIT_HELD + 2)
     return bool(event and event.get("held"))
 
@@ -96,6 +99,8 @@ def wait_held(scenario, host, port: int, what: str, why: str) -> None:
     """Wait until the sandbox holds `what` at the gate of the client at `port` (chatlab/sandbox/child.py,
     Gates), or raise RaceNotSetUp saying that and `why` it may not have happened."""
     if not held(host, port):
+        if host.failure():
+            raise ExpectationError(host.failure())
         scenario.hint("race-not-set-up")
         raise RaceNotSetUp(f"the grader could not set up the race: {what} was not held within "
                            f"{Gates.WAIT_HELD:g} s ({why})")
