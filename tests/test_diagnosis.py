@@ -91,6 +91,17 @@ def test_a_line_relayed_in_two_pieces_is_called_split():
     assert found[0].key == "split" and found[0].hint_key == "framing-split"
 
 
+def test_among_several_wrong_lines_the_one_the_test_is_about_leads():
+    line = "".join(f"{n:04d} " for n in range(300))
+    bob = StandInClient("bob", 2)
+    error = ExpectationError("bob received the wrong lines", client=bob, kind="unexpected",
+                             wanted=[f"[alice] {line}".encode(), b"[alice] end"],
+                             seen=[f"[alice] {line[:1000]}".encode(), f"[alice] {line[1000:]}".encode(), b"end"])
+    assert [f.key for f in diagnose(StandInScenario(StandInHost([bob])), error)] == ["merged", "split"]
+    on_split = diagnose(StandInScenario(StandInHost([bob])), error, topic="framing-split")
+    assert [f.key for f in on_split] == ["split", "merged"]
+
+
 def test_letters_decoded_before_they_were_whole_are_called_replaced():
     bob = StandInClient("bob", 2)
     found = findings(StandInHost([bob]), waited(bob, "[alice] Привет", ["[alice] П\ufffd", "[alice] \ufffdивет"]))

@@ -42,8 +42,15 @@ PRIORITY = ("thread-died", "process-exited", "client-crashed", "client-exited", 
             "replaced", "merged", "split", "near-miss", "printed-error", "spinning", "closed", "silent")
 
 
-def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Finding]:
-    """The findings for a failed scenario, most telling first (an empty list: nothing specific seen)."""
+CONTENT = ("echoed-to-sender", "crlf-kept", "replaced", "merged", "split", "near-miss")  # what a line looked like
+
+
+def diagnose(scenario, error: BaseException | None, lang: str = "en", topic: str | None = None) -> list[Finding]:
+    """The findings for a failed scenario, most telling first (an empty list: nothing specific seen).
+
+    When several things were wrong with the lines (a server that relays each recv() as a message
+    both splits and merges), the one the test is about (its hint, `topic`) leads among them.
+    """
     findings: dict[str, Finding] = {}
 
     def found(key: str, hint_key: str | None = None, **facts) -> None:
@@ -63,7 +70,10 @@ def diagnose(scenario, error: BaseException | None, lang: str = "en") -> list[Fi
         _client_crash(client, found)
     if "spinning" in findings:
         findings.pop("silent", None)  # it was silent on its sockets, not idle
-    return sorted(findings.values(), key=lambda finding: PRIORITY.index(finding.key))
+    def rank(finding: Finding) -> float:
+        on_topic = finding.key in CONTENT and finding.hint_key == topic
+        return PRIORITY.index(CONTENT[0]) - 0.5 if on_topic else PRIORITY.index(finding.key)
+    return sorted(findings.values(), key=rank)
 
 
 def _server_itself(host, clients: dict, found) -> None:

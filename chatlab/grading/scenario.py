@@ -153,7 +153,7 @@ class Scenario:
         for host in self.hosts:
             if any(client.closed for client in host.clients):
                 host.settle()  # a dying thread or process closes its sockets before it is reported
-        findings = [] if key == "not-implemented" else diagnose(self, error, lang)
+        findings = [] if key == "not-implemented" else diagnose(self, error, lang, key)
         self.diagnoses = [finding.key for finding in findings]
         key = next((f.hint_key for f in findings if f.hint_key in HINTS), key)
         # What was observed leads, with the hint that follows from it; without a diagnosis, the
