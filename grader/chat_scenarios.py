@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from chatlab.harness.waiting import ExpectationError, lines_must_be
+from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
 from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -88,11 +88,20 @@ class RaceNotSetUp(AssertionError):
 
 def held(host, port: int) -> bool:
     """Whether the sandbox holds a thread at the gate of the client at `port` (waiting up to Gates.WAIT_HELD)."""
-    host.ask("cpu")  # a round trip: the events the child reported before its answer (a failure) have been read
+    host.ask("cpu", timeout=WAIT)  # a round trip: the events the child reported before its answer (a failure) have been read
     if host.failure():  # a server that failed holds nothing: no need to wait
         return False
     event = host.ask(f"wait-held {port}", timeout=Gates.WAIT_HELD + 2)
     return bool(event and event.get("held"))
+
+
+def gate(host, verb: str, port: int) -> None:
+    """Tell the sandbox's gates `hold PORT` or `release PORT`, and wait (bounded) until it is done.
+
+    The answer is waited for: on a loaded machine a release the child has not yet read would
+    let the scenario go on while a thread it thinks free is still held.
+    """
+    host.ask(f"{verb} {port}", timeout=WAIT)
 
 
 def wait_held(scenario, host, port: int, what: str, why: str) -> None:
@@ -123,7 +132,7 @@ def vanished_but_listed(scenario, host, client):
         yield port
     finally:
         scenario.step(f"(the server's recv() for {client.name} may go on)")
-        host.ask(f"release {port}")
+        gate(host, "release", port)
 
 
 def hang_up(scenario, client) -> None:
@@ -182,7 +191,7 @@ def open_descriptors(host) -> int:
 
 def _stacks(host) -> list[dict] | None:
     """Where each thread of the server process is: [{"thread": name, "stack": frames}], or None if it does not answer."""
-    event = host.ask("stacks")
+    event = host.ask("stacks", timeout=WAIT)  # long: a loaded machine is slow to answer, and a spinning server more
     return None if event is None else event["stacks"]
 
 
@@ -211,15 +220,22 @@ def threads_reading(host) -> tuple[list[str], str]:
     return reading, "; ".join(where)
 
 
+def threads_not_held(host) -> list[str]:
+    """The names of the threads running the submission's code that no gate holds now."""
+    return [thread["thread"] for thread in _stacks(host) or ()
+            if any(frame[0].startswith(str(host.folder)) for frame in thread["stack"])
+            and not any(SANDBOX in frame[0] and frame[2] == "_hold" for frame in thread["stack"])]
+
+
 def thread_held_at_a_send(host) -> str | None:
-    """The name of the server's thread now held at a send gate (Gates.before_send), if any."""
+    """The name of the server's thread held at a send gate (Gates.before_send) now, or None."""
     for thread in _stacks(host) or ():
         if any(SANDBOX in frame[0] and frame[2] == "before_send" for frame in thread["stack"]):
             return thread["thread"]
     return None
 
 
-def wait_until_reading_or_gone(host, name: str, timeout: float = 2.0) -> None:
+def wait_until_reading_or_gone(host, name: str, timeout: float = WAIT) -> None:
     """Wait (bounded) until the thread called `name` is blocked reading again, or has ended."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -421,7 +437,7 @@ def test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it(sce
     answers = []
     for client, port in ports.items():
         scenario.step(f"(the thread of {client.name} may go on)")
-        host.ask(f"release {port}")
+        gate(host, "release", port)
         with scenario.setting_up("joining"):
             answers.append(client.expect("* welcome bob", "! nickname taken"))
     if answers == ["* welcome bob"] * 2 and scenario.lab.number == 3:  # lab 2 has no seat for a third
@@ -429,7 +445,7 @@ def test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it(sce
         third = scenario.connect(host, "third")
         scenario.send(third, "bob", "(now, with no race: is a taken nickname ever refused?)")
         if held(host, port_of(third)):
-            host.ask(f"release {port_of(third)}")
+            gate(host, "release", port_of(third))
         assert third.expect("* welcome bob", "! nickname taken") == "! nickname taken", \
             "the server welcomed bob three times: it never refuses a taken nickname"
         scenario.hint("nickname-race")
@@ -544,19 +560,19 @@ def test_the_server_rests_after_a_send_to_a_vanished_client_fails(scenario):
     host = scenario.server(faults={"gates": True})
     alice, bob = scenario.join(host, "alice", "bob")
     with vanished_but_listed(scenario, host, bob) as bob_port:
-        if threads_reading(host)[0]:
-            host.ask(f"hold {bob_port}")
+        if threads_not_held(host):
+            gate(host, "hold", bob_port)
             scenario.send(alice, "are you still there, bob?")
             wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
                       "does the server relay each line to every other member?")
             sender = thread_held_at_a_send(host)
-            scenario.step("(the send to bob may go on: it fails; the grader waits until the thread that sent it "
-                          "reads again, or ends)")
-            host.ask(f"release {bob_port}")
+            scenario.step(f"(the send to bob may go on: it fails; the grader waits until {sender or 'the thread'!r}, "
+                          "which sent it, reads again or ends)")
+            gate(host, "release", bob_port)
             if sender:
                 wait_until_reading_or_gone(host, sender)
         else:  # the thread held is the only one: nothing can send to bob before his own clean-up
-            scenario.step("(no thread of the server is left to read alice's lines: one thread serves everyone)")
+            scenario.step("(the server's only thread is the one held: nothing can send to bob meanwhile)")
     share = scenario.busy_share_while_idle(host)
     assert share < SPIN_SHARE, (f"after a send to bob, who had vanished, failed, the server was busy {share:.0%} of "
                                 f"the time on a core: a thread is spinning ({host.stacks()})")

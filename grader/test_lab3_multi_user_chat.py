@@ -16,6 +16,7 @@ from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     expect_anywhere,
+    gate,
     hang_up,
     leaves_before_naming_itself,
     port_of,
@@ -130,6 +131,10 @@ def test_a_client_that_leaves_before_naming_itself_is_never_listed(scenario):
 def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     host = scenario.server(faults={"gates": True})
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
+    scenario.send(alice, "hello", "(once carol has it, alice's thread is done announcing her: a late notice to bob "
+                                  "would be a failed send to him before the one under test)")
+    with scenario.setting_up("relaying"):
+        carol.expect("[alice] hello")
     with vanished_but_listed(scenario, host, bob):
         scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
         carol.expect("[alice] after bob vanished")
@@ -140,7 +145,7 @@ def test_a_member_leaving_during_a_broadcast_does_not_make_it_skip_anyone(scenar
     host = scenario.server(faults={"gates": True})
     alice, bob, carol, dave = scenario.join(host, "alice", "bob", "carol", "dave")
     bob_port = port_of(bob)
-    host.ask(f"hold {bob_port}")
+    gate(host, "hold", bob_port)
     scenario.send(dave, "hello all", "(the server's send to bob will be held mid-broadcast)")
     wait_held(scenario, host, bob_port, "the server's send of dave's line to bob",
               "does the server relay each line to every other member?")
@@ -150,7 +155,7 @@ def test_a_member_leaving_during_a_broadcast_does_not_make_it_skip_anyone(scenar
     with contextlib.suppress(ExpectationError):  # a server that holds its lock while it sends removes alice later
         alice.expect_closed()
     scenario.step("(the send to bob may go on)")
-    host.ask(f"release {bob_port}")
+    gate(host, "release", bob_port)
     for member in (carol, bob):
         member.expect("[dave] hello all")
 

@@ -108,7 +108,10 @@ class Gates:
 
     Sockets are named by their peer's port (the scripted client's own port). A thread is held:
     - after a reset: its recv() on an accepted socket failed with ConnectionResetError
-      (faults {"gates": true}), so the dead client stays in the server's list meanwhile;
+      (faults {"gates": true}), so the dead client stays in the server's list meanwhile. The
+      thread that reads a client may send to it too, often holding a lock of the submission;
+      its send to a client that reset is reported sent (as if the reset came a moment later),
+      and its next recv() fails instead, outside those locks;
     - at a send: the scenario asked to hold the next send() to that client (`hold PORT`,
       {"gates": true}), so a broadcast stops halfway while other clients change the list;
     - at a lock: it takes its first lock after reading the first bytes of its client, the
@@ -134,6 +137,9 @@ class Gates:
         self._changed = threading.Condition()
         self._holds = {}            # port -> the _Holds in place there now, oldest first
         self._send_armed = set()    # ports whose next send() is to be held
+        self._reader = {}           # port -> ident of the thread that last read from it
+        self._reset_later = set()   # ports whose reader's send failed: its next recv() fails instead
+        self._reset_seen = set()    # ports whose reset has been noticed (and held) once
         self.lock_holds = False     # lock gates installed (chatlab.sandbox.lock_gate.install)
         self._lock_decided = set()  # ports whose first bytes were read, or whose lock hold was called off
         self._lock_armed = {}       # thread ident -> port: the thread's next lock is to be held
@@ -188,9 +194,30 @@ class Gates:
             self._send_armed.discard(port)  # one send() only: the others go through
         self._hold(port, "send")
 
+    def before_recv(self, port) -> bool:
+        """The calling thread is about to read from `port`; True if that recv() is to fail with a reset."""
+        with self._changed:
+            self._reader[port] = threading.get_ident()
+            if port not in self._reset_later:
+                return False
+            self._reset_later.discard(port)  # reported once, as a real reset is
+            return True
+
     def after_reset(self, port) -> None:
-        """A recv() saw the peer reset: wait until the scenario releases the dead client."""
+        """A recv() saw the peer reset: wait until the scenario releases the dead client (the first time only)."""
+        with self._changed:
+            if port in self._reset_seen:
+                return
+            self._reset_seen.add(port)
         self._hold(port, "reset")
+
+    def reset_later(self, port) -> bool:
+        """A send() to `port` failed with a reset: True if it is to be reported sent (the calling thread reads `port`)."""
+        with self._changed:
+            if self._reader.get(port) != threading.get_ident():
+                return False
+            self._reset_later.add(port)
+            return True
 
     def after_read(self, port) -> None:
         """Bytes arrived from `port`: the first ones (the nickname) arm the reading thread's next lock."""
@@ -411,7 +438,12 @@ def inject_faults(faults: dict) -> None:
 
         def _gated(self, method, *args):
             GATES.before_send(self._peer_port)
-            return self._blocking(method, *args)
+            try:
+                return self._blocking(method, *args)
+            except (ConnectionResetError, BrokenPipeError):
+                if not GATES.reset_later(self._peer_port):
+                    raise
+                return None if method.__name__ == "sendall" else len(args[0])
 
         def recv(self, *args):
             data = self._reset_gated(super().recv, *args)
@@ -430,6 +462,8 @@ def inject_faults(faults: dict) -> None:
 
         def _reset_gated(self, method, *args):
             try:
+                if gates and self._peer_port is not None and GATES.before_recv(self._peer_port):
+                    raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
                 return self._blocking(method, *args)
             except ConnectionResetError:
                 if gates and self._peer_port is not None:
