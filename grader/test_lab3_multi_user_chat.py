@@ -15,6 +15,7 @@ from chatlab.catalog import find_lab
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
+    done_announcing,
     expect_anywhere,
     gate,
     hang_up,
@@ -131,10 +132,7 @@ def test_a_client_that_leaves_before_naming_itself_is_never_listed(scenario):
 def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     host = scenario.server(faults={"gates": True})
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
-    scenario.send(alice, "hello", "(once carol has it, alice's thread is done announcing her: a late notice to bob "
-                                  "would be a failed send to him before the one under test)")
-    with scenario.setting_up("relaying"):
-        carol.expect("[alice] hello")
+    done_announcing(scenario, alice, carol)
     with vanished_but_listed(scenario, host, bob):
         scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
         carol.expect("[alice] after bob vanished")

@@ -98,8 +98,7 @@ class Reporter:
 class _Hold:
     """One thread waiting at a gate, until the scenario releases it."""
 
-    def __init__(self, kind: str):
-        self.kind = kind        # "reset", "send" or "lock"
+    def __init__(self):
         self.released = False
 
 
@@ -192,7 +191,7 @@ class Gates:
             if port not in self._send_armed:
                 return
             self._send_armed.discard(port)  # one send() only: the others go through
-        self._hold(port, "send")
+        self._hold(port)
 
     def before_recv(self, port) -> bool:
         """The calling thread is about to read from `port`; True if that recv() is to fail with a reset."""
@@ -209,12 +208,12 @@ class Gates:
             if port in self._reset_seen:
                 return
             self._reset_seen.add(port)
-        self._hold(port, "reset")
+        self._hold(port)
 
     def reset_later(self, port) -> bool:
         """A send() to `port` failed with a reset: True if it is to be reported sent (the calling thread reads `port`)."""
         with self._changed:
-            if self._reader.get(port) != threading.get_ident():
+            if self._reader.get(port) != threading.get_ident() or port in self._reset_seen:
                 return False
             self._reset_later.add(port)
             return True
@@ -237,10 +236,10 @@ class Gates:
             if port not in self._before_lock:
                 return
             self._before_lock.discard(port)
-        self._hold(port, "lock")
+        self._hold(port)
 
-    def _hold(self, port, kind: str) -> None:
-        hold = _Hold(kind)
+    def _hold(self, port) -> None:
+        hold = _Hold()
         with self._changed:
             self._holds.setdefault(port, []).append(hold)
             self._changed.notify_all()
