@@ -64,7 +64,8 @@ def target_dir(target: str | Path) -> Path:
 
 
 def whose_code(target: str | Path) -> str:
-    """Whose code `target` holds, as a command announces it: "your code in labs/", "the reference solution in solutions/"."""
+    """Whose code `target` holds, as a command announces it: "your code in labs/", "the reference solution in
+    solutions/", "the code in the folder PATH"."""
     if str(target) == "labs":
         return "your code in labs/"
     if str(target) == "solutions":

@@ -1,4 +1,7 @@
-"""`chatlab demo [LAB]`: a live conversation with a lab's server (yours in labs/, or `--target solutions`), in one terminal.
+"""`chatlab demo [LAB]`: a live conversation with a lab's server, in one terminal.
+
+Whose server is the command's --target: yours in labs/ by default, the reference with
+`--target solutions`.
 
 The server and a few scripted clients run as threads of this process. Each step sends a
 line and waits (bounded) until the clients that should hear it have, so the printed

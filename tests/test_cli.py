@@ -144,7 +144,8 @@ def test_ctrl_c_stops_the_server_within_a_second_closes_clients_and_frees_the_po
         except ConnectionResetError:
             rest = b""
         assert rest == b"", "the server should have closed alice's connection"
-    restarted = chatlab("serve", "lab3", "--target", "solutions", "--port", port)  # at once: SO_REUSEADDR despite TIME_WAIT
+    # At once: SO_REUSEADDR despite TIME_WAIT.
+    restarted = chatlab("serve", "lab3", "--target", "solutions", "--port", port)
     assert listening_port(restarted) == port
     greet(LAB3, port)
 
