@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
-from chatlab.release import release
+from chatlab.release import check, release
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
 HARD_LIMIT = 300.0  # seconds: past this a grader run is killed, and that is a failure of the kit
@@ -127,6 +127,23 @@ def release_stubs(folder: Path) -> Path:
     """
     release(SOLUTIONS_DIR, Path(folder))
     return Path(folder)
+
+
+EDITED = " (edited by hand since the last release)"  # how `chatlab release --check` marks a student's edit
+STUDENT_WORK = ("labs/ differs from what solutions/ generates: a student's work in progress, or a maintainer's "
+                "missing `chatlab release`")
+
+
+def labs_release_problems() -> tuple[list[str], list[str]]:
+    """(what makes labs/ out of date with solutions/, the files in it edited since the last release).
+
+    A file of labs/ whose hash is that of the last release (the manifest) but not that of a
+    fresh one is stale: a maintainer forgot `chatlab release`. A file whose hash is neither is
+    a student's edit: it says nothing about the release, and the kit's tests must pass with it.
+    """
+    problems = check()
+    edited = [problem for problem in problems if problem.endswith(EDITED)]
+    return [problem for problem in problems if problem not in edited], edited
 
 
 def broken_names() -> list[str]:
