@@ -17,6 +17,10 @@ SOLUTIONS_DIR = KIT_ROOT / "solutions"
 LABS_DIR = KIT_ROOT / "labs"
 NOTEBOOKS_DIR = KIT_ROOT / "notebooks"
 START_HERE = "start_here"  # the notebook before lab 1: what the kit is and how grading works
+# The one rule for which code runs: every command runs the student's labs/ unless told
+# `--target solutions` (the reference) or `--target PATH` (a folder with the same layout).
+DEFAULT_TARGET = "labs"
+TARGET_HELP = "labs (default: your code), solutions (the reference) or a folder with the same layout"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,16 @@ def target_dir(target: str | Path) -> Path:
     if not path.is_dir():
         raise ValueError(f"--target {target!r} is neither 'solutions', 'labs' nor a folder")
     return path
+
+
+def whose_code(target: str | Path) -> str:
+    """Whose code `target` holds, as a command announces it: "your code in labs/", "the reference solution in
+    solutions/", "the code in the folder PATH"."""
+    if str(target) == "labs":
+        return "your code in labs/"
+    if str(target) == "solutions":
+        return "the reference solution in solutions/"
+    return f"the code in the folder {target_dir(target)}"
 
 
 def lab_file(lab: Lab, role: str, target: str | Path = "solutions") -> Path:

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 from chatlab import demo, release
-from chatlab.catalog import KIT_ROOT, LABS, find_lab, load_module, target_dir
+from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, TARGET_HELP, find_lab, load_module, target_dir, whose_code
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
-GRADE_HELP = "grade the labs (your starter code in labs/ by default): runs the grader's scenarios with pytest"
+GRADE_HELP = "grade the labs (your code in labs/ by default): runs the grader's scenarios with pytest"
 LAB_HELP = "the lab: " + ", ".join(f"lab{lab.number}" for lab in LABS) + " (or its number or full name)"
 
 
@@ -20,6 +20,19 @@ def lab_argument(text: str):
         return find_lab(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def announce(doing: str, target, what: str) -> None:
+    """Say, as the command's first line, whose code it runs: "chatlab: running your code in labs/ (...)".
+
+    On stderr, so that stdout's first line stays what scripts read: `serve` prints
+    `listening on HOST:PORT` there, and `connect` only what the server sent.
+    """
+    try:
+        whose = whose_code(target)
+    except ValueError as error:
+        sys.exit(f"chatlab: {error}")
+    print(f"chatlab: {doing} {whose} ({what})", file=sys.stderr, flush=True)
 
 
 def load(lab, role, target):
@@ -35,6 +48,7 @@ def load(lab, role, target):
 
 def serve(args) -> int:
     """Run a lab's server in the foreground until Ctrl+C."""
+    announce("running", args.target, f"{args.lab.stem}/server.py")
     module = load(args.lab, "server", args.target)
     options = {"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}
     server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
@@ -66,6 +80,7 @@ def connect(args) -> int:
     """Run a lab's client interactively."""
     from chatlab.terminal import Terminal
 
+    announce("running", args.target, f"{args.lab.stem}/client.py")
     module = load(args.lab, "client", args.target)
     if not sys.stdin.isatty():  # a pipe (a script, the grader): UTF-8 whatever the locale says
         sys.stdin.reconfigure(encoding="utf-8")
@@ -80,7 +95,8 @@ def connect(args) -> int:
         pass
     except ConnectionRefusedError:
         sys.exit(f"chatlab: nothing listens on {args.host}:{args.port}; "
-                 f"start a server first: chatlab serve {args.lab.stem} --port {args.port}")
+                 f"start a server first: chatlab serve {args.lab.stem} --port {args.port}"
+                 + ("" if args.target == DEFAULT_TARGET else f" --target {args.target}"))
     print("* disconnected")
     return 0
 
@@ -91,8 +107,7 @@ def grade_parser() -> argparse.ArgumentParser:
         epilog="Any other arguments go to pytest as they are, e.g. -x (stop at the first failure) or -v "
                "(one line per test). Exit code: 0 all passed, 1 some failed.")
     parser.add_argument("lab", nargs="?", type=lab_argument, metavar="LAB", help=LAB_HELP + "; default: all labs")
-    parser.add_argument("--target", default="labs",
-                        help="labs (default, your starter code), solutions, or a folder with the same layout")
+    parser.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
     parser.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints")
     parser.add_argument("--score-json", metavar="FILE",
                         help="also write the results in Gradescope's results.json format")
@@ -110,6 +125,7 @@ def grade(argv) -> int:
         target_dir(args.target)
     except ValueError as error:
         sys.exit(f"chatlab: {error}")
+    announce("grading", args.target, args.lab.stem if args.lab else "all labs")
     target = args.target if args.target in ("labs", "solutions") else str(Path(args.target).expanduser().resolve())
     command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", args.lang,
                "-p", "no:cacheprovider"]  # grading a read-only or a student's folder leaves no .pytest_cache behind
@@ -136,19 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("lab", type=lab_argument, metavar="LAB", help=LAB_HELP)
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
-        command.add_argument("--target", default="solutions",
-                             help="solutions (default), labs (your starter code) or a folder with the same layout")
+        command.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
         return command
 
-    served = lab_command("serve", "run a lab's server; prints 'listening on HOST:PORT' first (--port 0: any free port)")
+    served = lab_command("serve", "run a lab's server; stdout's first line is 'listening on HOST:PORT' "
+                                  "(--port 0: any free port)")
     served.add_argument("--idle-timeout", type=float, help="lab 4: seconds of silence before a member is forgotten")
     connected = lab_command("connect", "chat (or echo) interactively with a running server")
     connected.add_argument("--name", help="your nickname (labs 2-4)")
 
-    shown = commands.add_parser("demo", help="watch scripted clients use the reference server, in one terminal")
+    shown = commands.add_parser("demo", help="watch scripted clients use a lab's server, in one terminal "
+                                             "(--target solutions: the reference)")
     shown.add_argument("lab", nargs="?", type=lab_argument, default="lab3", metavar="LAB",
                        help=LAB_HELP + "; default lab3")
-    shown.add_argument("--target", default="solutions", help="whose server: solutions (default), labs or a folder")
+    shown.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
 
     # Listed for --help only: main() hands grade, bench, notebooks and release to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
@@ -176,6 +193,7 @@ def main(argv=None) -> int:
     if args.command == "connect":
         return connect(args)
     if args.command == "demo":
+        announce("running", args.target, f"{args.lab.stem}/server.py, with the demo's scripted clients")
         return demo.main(args.lab, args.target)
     raise AssertionError(f"unhandled command {args.command}")
 

@@ -1,4 +1,7 @@
-"""`chatlab demo [LAB]`: a live conversation with the reference server, in one terminal.
+"""`chatlab demo [LAB]`: a live conversation with a lab's server, in one terminal.
+
+Whose server is the command's --target: yours in labs/ by default, the reference with
+`--target solutions`.
 
 The server and a few scripted clients run as threads of this process. Each step sends a
 line and waits (bounded) until the clients that should hear it have, so the printed
@@ -9,7 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 
-from chatlab.catalog import Lab
+from chatlab.catalog import DEFAULT_TARGET, Lab
 from chatlab.harness.session import LabSession, lab_session
 from chatlab.harness.waiting import ExpectationError
 
@@ -104,7 +107,7 @@ def run_demo(lab: Lab, target="solutions", out=sys.stdout) -> None:
     print(f"{lab.stem}: demo finished", file=out, flush=True)
 
 
-def main(lab: Lab, target: str = "solutions") -> int:
+def main(lab: Lab, target: str = DEFAULT_TARGET) -> int:
     try:
         run_demo(lab, target)
     except ExpectationError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+from grading import release_stubs
 
 from chatlab.catalog import KIT_ROOT
 from chatlab.harness.process import Process, let_ctrl_c_through
@@ -32,6 +33,12 @@ def spawn():
     yield start
     for process in started:
         process.close()
+
+
+@pytest.fixture(scope="session")
+def stubs(tmp_path_factory):
+    """A --target folder with the starter code as solutions/ generates it: what labs/ holds before a student starts."""
+    return release_stubs(tmp_path_factory.mktemp("stubs"))
 
 
 @pytest.fixture

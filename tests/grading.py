@@ -1,7 +1,8 @@
 """Run the grader as a student's grade is run, and build the kit's broken submissions.
 
 `grade()` runs `pytest grader/` in a process of its own, with a hard time limit, and reads
-its --score-json (never its terminal text). `build_broken()` turns tests/broken/NAME.json
+its --score-json (never its terminal text). `release_stubs()` writes the starter code a
+release generates into a folder of its own. `build_broken()` turns tests/broken/NAME.json
 into a folder the grader can take as --target: a copy of the lab's solution with the
 described edits applied, or with whole files of its own.
 """
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
+from chatlab.release import check, release
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
 HARD_LIMIT = 300.0  # seconds: past this a grader run is killed, and that is a failure of the kit
@@ -115,6 +117,33 @@ def grade(target, lab: str | None = None, extra=(), limit: float = HARD_LIMIT,
         results = json.loads(score_json.read_text(encoding="utf-8"))
         run.score, run.max_score, run.tests = results["score"], results["max_score"], results["tests"]
         return run
+
+
+def release_stubs(folder: Path) -> Path:
+    """`folder` made a --target holding the starter code solutions/ generates, as `chatlab release` writes labs/.
+
+    The kit's tests grade and load this copy, never labs/ itself: labs/ is where a student
+    works, and the tests must pass whether it is untouched, half done or finished.
+    """
+    release(SOLUTIONS_DIR, Path(folder))
+    return Path(folder)
+
+
+EDITED = " (edited by hand since the last release)"  # how `chatlab release --check` marks a student's edit
+STUDENT_WORK = ("labs/ differs from what solutions/ generates: a student's work in progress, or a maintainer's "
+                "missing `chatlab release`")
+
+
+def labs_release_problems() -> tuple[list[str], list[str]]:
+    """(what makes labs/ out of date with solutions/, the files in it edited since the last release).
+
+    A file of labs/ whose hash is that of the last release (the manifest) but not that of a
+    fresh one is stale: a maintainer forgot `chatlab release`. A file whose hash is neither is
+    a student's edit: it says nothing about the release, and the kit's tests must pass with it.
+    """
+    problems = check()
+    edited = [problem for problem in problems if problem.endswith(EDITED)]
+    return [problem for problem in problems if problem not in edited], edited
 
 
 def broken_names() -> list[str]:

@@ -133,8 +133,8 @@ def test_idle_clients_stay_members_while_two_others_talk(lab, transport):
 
 
 @pytest.mark.parametrize("lab, server_class", [("lab3", "ChatServer"), ("lab4", "UdpChatServer")])
-def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(lab, server_class, capsys):
-    assert bench_command([lab, "--target", "labs", "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
+def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(lab, server_class, capsys, stubs):
+    assert bench_command([lab, "--target", str(stubs), "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
     assert f"not implemented yet: {server_class}.serve_forever" in capsys.readouterr().err
 
 

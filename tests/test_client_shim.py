@@ -153,8 +153,8 @@ def test_a_client_behaves_through_the_shim_as_it_does_alone(tmp_path, behaviour)
     assert "client_shim" not in shimmed[2] and "runpy" not in shimmed[2]
 
 
-def test_a_stub_client_through_the_grader_fails_as_not_implemented_at_its_function(running):
-    server, client = connected(running, LAB2, "labs")
+def test_a_stub_client_through_the_grader_fails_as_not_implemented_at_its_function(running, stubs):
+    server, client = connected(running, LAB2, stubs)
     with pytest.raises(ExpectationError, match="failed: not implemented yet: run_client$"):
         client.wait_exit()
     assert client_shim.REPORT_PREFIX not in client.stderr

@@ -17,7 +17,7 @@ START_SERVER = f"""
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, ({FD_LIMIT}, {FD_LIMIT}))
 from chatlab.cli import main
-sys.exit(main(["serve", "lab3", "--port", "0"]))
+sys.exit(main(["serve", "lab3", "--target", "solutions", "--port", "0"]))
 """
 
 

@@ -36,8 +36,8 @@ def test_grading_one_lab_of_a_copy_passes_and_leaves_nothing_behind(tmp_path):
                     "work", "work/results.json"], "grading left files behind (a cache?)"
 
 
-def test_grading_the_stubs_fails_with_exit_code_1_and_a_keyword_narrows_within_the_lab(tmp_path):
-    done = chatlab_grade("lab1", "-k", "two_clients", "--target", "labs", "--score-json", "r.json", cwd=tmp_path)
+def test_grading_the_stubs_fails_with_exit_code_1_and_a_keyword_narrows_within_the_lab(tmp_path, stubs):
+    done = chatlab_grade("lab1", "-k", "two_clients", "--target", stubs, "--score-json", "r.json", cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
     names = [test["name"] for test in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tests"]]
     assert names == ["lab1_echo: test_two_clients_are_served_at_the_same_time"]

@@ -1,7 +1,7 @@
 """The grader's verdicts on submissions whose verdict is known, and how long it takes to give them.
 
 The solutions score full marks, and get the same verdict with every core busy and three
-times in a row; the stubs (labs/) score zero, fast, and every failure says "not implemented
+times in a row; the stubs (generated from solutions/ as labs/ is) score zero, fast, and every failure says "not implemented
 yet"; every broken submission (tests/broken/NAME.json) loses exactly the tests it names, each
 with the diagnosis it names ("fails": {test: diagnosis, or null where the test's own hint is
 the right one}), both times it is graded, several at a time on every core. Every run has a
@@ -101,8 +101,8 @@ def test_the_solutions_get_the_same_verdict_with_every_core_busy(solutions_run):
     assert run.seconds < SOLUTIONS_BOUND
 
 
-def test_the_stubs_score_zero_at_once_and_every_failure_says_not_implemented_yet(broken_runs):
-    run = grade("labs")  # while the broken submissions are graded (broken_runs)
+def test_the_stubs_score_zero_at_once_and_every_failure_says_not_implemented_yet(broken_runs, stubs):
+    run = grade(stubs)  # while the broken submissions are graded (broken_runs)
     print(f"\nthe whole grader on the stubs: {run.seconds:.1f} s, {len(run.tests)} tests")
     passed = {test["name"] for test in run.tests if test["status"] == "passed"}
     assert not passed, f"the stubs passed {sorted(passed)}"

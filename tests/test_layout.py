@@ -41,7 +41,7 @@ def test_ci_runs_the_test_command_the_readme_shows():
 
 def test_readme_shows_the_two_commands_for_a_fresh_machine():
     blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)
-    assert any(block.endswith("&& chatlab demo") for block in blocks)
+    assert any(block.endswith("&& chatlab demo --target solutions") for block in blocks)
     assert any(block.endswith("&& pytest") for block in blocks)
 
 

@@ -45,8 +45,8 @@ def lab2_copy(tmp_path):
     return tmp_path
 
 
-def test_the_solutions_and_the_stubs_load():
-    for target in ("solutions", "labs"):
+def test_the_solutions_and_the_stubs_load(stubs):
+    for target in ("solutions", stubs):
         for role in ("server", "client"):
             assert check(LAB2, role, target).ok, f"{target}: {role}.py does not load"
 

@@ -4,7 +4,7 @@ import socket
 
 import pytest
 
-from chatlab.catalog import LABS, LABS_DIR, find_lab
+from chatlab.catalog import LABS, find_lab
 from chatlab.harness.clients import DatagramClient
 from chatlab.harness.lossy_relay import LossyRelay
 from chatlab.harness.session import lab_session
@@ -124,11 +124,11 @@ def test_the_protocol_section_is_the_labs_own():
         assert section.startswith(f"## Lab {lab.number}:") and f"## Lab {lab.number + 1}:" not in section
 
 
-def test_the_todo_list_names_each_stub_and_notices_when_one_is_written(tmp_path):
+def test_the_todo_list_names_each_stub_and_notices_when_one_is_written(tmp_path, stubs):
     for lab in LABS:
-        listed = todos(lab.stem)
+        listed = todos(lab.stem, stubs)
         assert listed and not any(todo.done for todo in listed), f"{lab.stem}: the stubs are all still to do"
-    shutil.copytree(LABS_DIR / "lab1_echo", tmp_path / "lab1_echo")
+    shutil.copytree(stubs / "lab1_echo", tmp_path / "lab1_echo")
     server = tmp_path / "lab1_echo" / "server.py"
     source = server.read_text(encoding="utf-8")
     first = todos("lab1", tmp_path)[0]

@@ -1,23 +1,26 @@
 """Every notebook runs headless top to bottom, shows its experiments and pictures, and checks the work.
 
-The notebooks are executed once, against the shipped stubs (what a student first meets), by
-the same code as `chatlab notebooks`. Their committed copies carry no outputs.
+The notebooks are executed once, their check cells grading the stubs (what a student first
+meets, generated from solutions/ into a folder of their own, so the tests pass whatever a
+student has done in labs/), by the same code as `chatlab notebooks`. Their committed copies
+carry no outputs.
 """
 import json
 import re
 
 import pytest
 
-from chatlab.catalog import LABS, LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
+from chatlab.catalog import KIT_ROOT, LABS, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
 from chatlab.notebook.check import check_your_work
 from chatlab.notebook.runner import all_notebooks, execute
 from chatlab.notebook.runner import main as notebooks_command
+from chatlab.notebook.show import todos
 from chatlab.release import BEGIN, END
 
 
 @pytest.fixture(scope="module")
-def executed():
-    return {path.stem: execute(path) for path in all_notebooks()}
+def executed(stubs):
+    return {path.stem: execute(path, str(stubs)) for path in all_notebooks()}
 
 
 def cells(notebook, kind=None):
@@ -73,13 +76,17 @@ def test_each_lab_notebook_has_objectives_protocol_todos_a_check_and_stuck_hints
     assert len(stuck) >= 3, f"{lab.stem}.ipynb has {len(stuck)} collapsed 'Stuck?' hints"
     shown = "\n".join(output_texts(notebook))
     assert f"## Lab {lab.number}:" in shown, "the protocol section was not shown"
-    assert f"labs/{lab.stem}/server.py" in shown.replace("../", "") and "⬜ to do" in shown
+    # The TODO list is of labs/ itself, whatever the student has done there: one row per TODO left.
+    assert "| file:line | function | what to write |" in shown, "the TODO list was not shown"
+    for todo in todos(lab.stem):
+        mark = "✅ written" if todo.done else "⬜ to do"
+        assert f"| {mark} | [`{lab.stem}/{todo.path.name}:{todo.line}`](../labs/{lab.stem}/{todo.path.name})" in shown
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
 def test_the_check_cell_shows_zero_for_the_stubs_without_raising(lab, executed):
     shown = "\n".join(output_texts(executed[lab.stem].notebook))
-    assert re.search(rf"{lab.stem} \(labs\): 0/\d+ points \(0 %\)", shown), "no zero score shown for the stubs"
+    assert re.search(rf"{lab.stem} \([^)]*\): 0/\d+ points \(0 %\)", shown), "no zero score shown for the stubs"
     assert "not implemented yet" in shown, "the hints should say what is still a TODO"
 
 
@@ -124,9 +131,9 @@ def test_each_experiment_shows_its_effect_in_its_real_output(stem, executed):
     assert not missing, f"{stem}.ipynb did not show: {missing}"
 
 
-def solution_only_lines() -> set[str]:
-    """Lines of the solutions' marked regions that the stubs in labs/ do not have: the answers."""
-    stubs = {line.strip() for path in LABS_DIR.rglob("*.py") for line in path.read_text(encoding="utf-8").splitlines()}
+def solution_only_lines(stubs) -> set[str]:
+    """Lines of the solutions' marked regions that the stubs (a folder) do not have: the answers."""
+    stubs = {line.strip() for path in stubs.rglob("*.py") for line in path.read_text(encoding="utf-8").splitlines()}
     answers = set()
     for path in SOLUTIONS_DIR.rglob("*.py"):
         inside = False
@@ -139,8 +146,8 @@ def solution_only_lines() -> set[str]:
     return answers
 
 
-def test_no_notebook_holds_or_shows_solution_code(executed):
-    answers = solution_only_lines()
+def test_no_notebook_holds_or_shows_solution_code(executed, stubs):
+    answers = solution_only_lines(stubs)
     assert len(answers) > 40, "the check needs the solutions' lines to look for"
     for stem, run in executed.items():
         everything = source(run.notebook) + "\n".join(output_texts(run.notebook))
@@ -166,3 +173,65 @@ def test_chatlab_notebooks_reports_a_cell_that_fails(tmp_path, monkeypatch, caps
     assert notebooks_command([START_HERE]) == 1
     out = capsys.readouterr().out
     assert "FAILED" in out and "ValueError: a cell that fails" in out
+
+
+# --- what students read points at what students have -----------------------------------
+
+README_STUDENT_SECTIONS = ("Try it", "Student path")
+LINK = re.compile(r"\]\(([^)\s]+)\)")      # a Markdown link's target: [text](target)
+UP_PATH = re.compile(r"`(\.\./[^`\s]*)`")  # a path written in code that climbs out of its folder
+SOLUTION_FILE = re.compile(r"`(solutions/[^`\s]+)`")  # a file of solutions/ named in code, e.g. `solutions/PROTOCOL.md`
+
+
+def local_paths(text: str) -> list[str]:
+    """The links and `../` paths in Markdown `text` that name files, not web pages or anchors."""
+    found = LINK.findall(text) + UP_PATH.findall(text)
+    return [path.split("#")[0] for path in found if not re.match(r"[a-z]+:|#", path)]
+
+
+def readme_section(readme: str, title: str) -> str:
+    """The text of the README's `## title` section, up to the next `## `."""
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+    assert match, f"README.md has no '## {title}' section"
+    return match.group(1)
+
+
+def wrong_links(text: str, folder, students: bool) -> list[str]:
+    """The local paths in `text` (relative to `folder`) that leave the repository, do not exist, or
+    (when `students` read it) lead into solutions/, with the reason."""
+    wrong = [f"{path}: names a file in solutions/ (students read labs/)" for path in SOLUTION_FILE.findall(text)
+             if students and (KIT_ROOT / path).is_file()]
+    for path in local_paths(text):
+        resolved = (folder / path).resolve()
+        if not resolved.is_relative_to(KIT_ROOT):
+            wrong.append(f"{path}: outside the repository")
+        elif not resolved.exists():
+            wrong.append(f"{path}: does not exist")
+        elif students and resolved.is_relative_to(SOLUTIONS_DIR):
+            wrong.append(f"{path}: into solutions/ (students read labs/)")
+    return wrong
+
+
+def test_notebooks_link_only_to_files_of_the_repository_and_never_into_solutions():
+    for path in all_notebooks():
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        text = "\n".join("".join(cell["source"]) for cell in cells(notebook, "markdown"))
+        wrong = wrong_links(text, NOTEBOOKS_DIR, students=True)
+        assert not wrong, f"{path.name}: {wrong}"
+
+
+def test_the_readme_links_inside_the_repository_and_its_student_sections_never_into_solutions():
+    readme = (KIT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert not wrong_links(readme, KIT_ROOT, students=False), wrong_links(readme, KIT_ROOT, False)
+    for title in README_STUDENT_SECTIONS:
+        section = readme_section(readme, title)
+        assert not wrong_links(section, KIT_ROOT, students=True), (title, wrong_links(section, KIT_ROOT, True))
+
+
+def test_the_link_check_catches_links_into_solutions_and_out_of_the_repository():
+    text = ("[a](../solutions/PROTOCOL.md), `../../shared/assignment.md`, [b](../labs/PROTOCOL.md), "
+            "[c](https://x.org), read `solutions/PROTOCOL.md`, the reference (`solutions/`) runs as a black box")
+    assert wrong_links(text, NOTEBOOKS_DIR, students=True) == [
+        "solutions/PROTOCOL.md: names a file in solutions/ (students read labs/)",
+        "../solutions/PROTOCOL.md: into solutions/ (students read labs/)",
+        "../../shared/assignment.md: outside the repository"]

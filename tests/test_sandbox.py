@@ -35,8 +35,8 @@ def line_of(path, text: str) -> int:
     return lines[0]
 
 
-def test_a_stub_fails_every_client_at_once_saying_not_implemented_yet(hosts):
-    host = ServerProcess(LAB1, "labs")
+def test_a_stub_fails_every_client_at_once_saying_not_implemented_yet(hosts, stubs):
+    host = ServerProcess(LAB1, stubs)
     hosts.append(host)
     client = host.client("client")
     client.send_line("hello")

@@ -1,4 +1,8 @@
-"""The starter code in labs/: it imports, and every unfinished part fails at once, by name."""
+"""The starter code: it imports, and every unfinished part fails at once, by name.
+
+The stubs are generated from solutions/ into a folder of their own (the `stubs` fixture), as
+`chatlab release` writes them to labs/: the tests pass whatever a student has done in labs/.
+"""
 import ast
 import inspect
 import time
@@ -14,9 +18,9 @@ from chatlab.harness.waiting import ExpectationError
 STUB_FILES = [(lab, role) for lab in LABS for role in ("server", "client")]
 
 
-def stubbed_functions(lab, role):
-    """(qualified name, the name its NotImplementedError gives) of every function with a TODO."""
-    tree = ast.parse(lab_file(lab, role, "labs").read_text(encoding="utf-8"))
+def stubbed_functions(lab, role, target):
+    """(qualified name, the name its NotImplementedError gives) of every function with a TODO in `target`."""
+    tree = ast.parse(lab_file(lab, role, target).read_text(encoding="utf-8"))
     found = []
 
     def visit(node, prefix):
@@ -34,18 +38,18 @@ def stubbed_functions(lab, role):
 
 
 @pytest.mark.parametrize("lab, role", STUB_FILES, ids=lambda value: getattr(value, "stem", value))
-def test_every_stub_imports_and_names_each_unfinished_function(lab, role):
-    load_module(lab, role, "labs")
-    stubs = stubbed_functions(lab, role)
-    assert stubs, f"{lab.stem}/{role}.py has nothing for the student to write"
-    for qualname, message in stubs:
+def test_every_stub_imports_and_names_each_unfinished_function(lab, role, stubs):
+    load_module(lab, role, stubs)
+    todos = stubbed_functions(lab, role, stubs)
+    assert todos, f"{lab.stem}/{role}.py has nothing for the student to write"
+    for qualname, message in todos:
         assert message == f"not implemented yet: {qualname}"
 
 
 @pytest.mark.parametrize("lab, role", STUB_FILES, ids=lambda value: getattr(value, "stem", value))
-def test_stubs_whose_whole_body_is_todo_raise_when_called(lab, role):
-    module = load_module(lab, role, "labs")
-    for qualname, message in stubbed_functions(lab, role):
+def test_stubs_whose_whole_body_is_todo_raise_when_called(lab, role, stubs):
+    module = load_module(lab, role, stubs)
+    for qualname, message in stubbed_functions(lab, role, stubs):
         function = module
         for part in qualname.split("."):
             function = getattr(function, part)
@@ -62,9 +66,9 @@ def test_stubs_whose_whole_body_is_todo_raise_when_called(lab, role):
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
-def test_stub_server_fails_at_once_with_what_is_missing(lab):
+def test_stub_server_fails_at_once_with_what_is_missing(lab, stubs):
     started = time.monotonic()
-    session = LabSession(lab, "labs")
+    session = LabSession(lab, stubs)
     try:
         with pytest.raises(ExpectationError, match="not implemented yet"):
             client = session.client("student")
@@ -76,10 +80,10 @@ def test_stub_server_fails_at_once_with_what_is_missing(lab):
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
-def test_stub_client_fails_at_once_with_what_is_missing(lab):
+def test_stub_client_fails_at_once_with_what_is_missing(lab, stubs):
     with lab_session(lab) as session:
         started = time.monotonic()
-        client = TypedClient(lab, session.address, "student", target="labs")
+        client = TypedClient(lab, session.address, "student", target=stubs)
         client.type("hello")
         client.end_input()
         assert client.wait_finished(), "the stub client neither finished nor failed"

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatlab.catalog import LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir
+from chatlab.catalog import DEFAULT_TARGET, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
 from chatlab.notebook.check import TARGET_VARIABLE
 
 CELL_TIMEOUT = 90  # seconds any one cell may run: the check cell grades a whole lab
@@ -38,7 +39,7 @@ class Executed:
     errors: list[str] = field(default_factory=list)  # "cell N: Error: message", one per failed cell
 
 
-def execute(path: Path, target: str = "labs") -> Executed:
+def execute(path: Path, target: str = DEFAULT_TARGET) -> Executed:
     """Run a notebook top to bottom in a fresh kernel; errors are collected, not raised.
 
     Cells after a failed one still run, so a copy shows everything that works, and the
@@ -76,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                     "with --html, write executed HTML copies to hand out or project.")
     parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help="start_here, lab1 ... lab4; default: all")
     parser.add_argument("--html", metavar="DIR", type=Path, help="write NOTEBOOK.html files into DIR")
-    parser.add_argument("--target", default="labs",
-                        help="whose files the check cells grade: labs (default), solutions or a folder")
+    parser.add_argument("--target", default=DEFAULT_TARGET,
+                        help="whose files the check cells grade: labs (default: your code), solutions (the reference) "
+                             "or a folder with the same layout")
     args = parser.parse_args(argv)
     try:
         paths = [notebook_path(name) for name in args.names] or all_notebooks()
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
     except ValueError as error:
         parser.error(str(error))
+    print(f"chatlab: the notebooks' check cells grade {whose_code(target)}", file=sys.stderr, flush=True)
     failed = 0
     for path in paths:
         print(f"{path.name}: running ...", flush=True)
