@@ -4,9 +4,14 @@ A receiving thread that simply print()s would write into the middle of the line 
 typing. With readline (Linux, macOS) we can do better: clear the input line, print the
 incoming line, and redraw the prompt with what you had typed so far. Without readline
 (Windows) or when input is not a terminal (a pipe, the grader), lines are printed plainly.
+
+Whatever a server sends is shown with its control characters (other than tab) replaced by
+U+FFFD, as PROTOCOL.md asks servers to do ("Control characters"): this client may talk to a
+server that does not, and a b"\\x1b[2J" from another user must not clear your screen.
 """
 from __future__ import annotations
 
+import re
 import sys
 import threading
 
@@ -16,6 +21,12 @@ except ImportError:  # Windows
     readline = None
 
 CLEAR_LINE = "\r\x1b[K"  # carriage return, then erase to the end of the line (ANSI)
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # Unicode category Cc, tab left out
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but tab replaced by U+FFFD: safe to write to a terminal."""
+    return CONTROL.sub("\ufffd", text)
 
 
 class Terminal:
@@ -30,6 +41,7 @@ class Terminal:
         return input(self.prompt)
 
     def show(self, text: str) -> None:
+        text = printable(text)  # the escape sequences written below are the only ones shown
         with self._lock:
             if self.interactive and readline is not None:
                 typed = readline.get_line_buffer()

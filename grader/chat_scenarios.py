@@ -659,3 +659,31 @@ def test_shutdown_returns_promptly_with_clients_connected(scenario):
     problem = host.stop()
     assert not problem, problem
 
+
+# --- what reaches a terminal (PROTOCOL.md, "Control characters") -------------------------------
+
+# ASCII only, and each line in a recv() of its own: a wrong codec and framing are other tests' points.
+CONTROL_LINES = (  # (what alice sends, what bob must receive)
+    (b"hi\x1b[2J\x1b[31m\n", "[alice] hi\ufffd[2J\ufffd[31m"),  # ESC [2J clears a screen, ESC [31m paints it red
+    (b"a\tb\x07\x7f\n", "[alice] a\tb\ufffd\ufffd"),  # a tab stays; BEL and DEL do not
+    (b"x\r[bob] I owe alice 100\n", "[alice] x\ufffd[bob] I owe alice 100"),  # a bare \r would hide "[alice] x"
+)
+
+
+@pytest.mark.points(2, hint="control-characters")
+def test_control_characters_reach_the_others_as_u_fffd_and_a_tab_as_it_is(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    mark = len(bob.received)
+    notes = ("(ESC [2J would clear bob's screen, ESC [31m paint it red)", "(a tab, then BEL and DEL)",
+             "(a bare \\r inside the line: on a terminal, '[bob] ...' would write over '[alice] x')")
+    for (data, _), note in zip(CONTROL_LINES, notes):
+        scenario.send(alice, data, note)
+        wait_until_read(scenario, host, alice)
+    scenario.send(alice, "end", "(a sentinel: bob gets it after alice's other lines)")
+    with scenario.setting_up("relaying"):
+        bob.expect("[alice] end")
+    got, expected = since(bob, mark), [wanted for _, wanted in CONTROL_LINES] + ["[alice] end"]
+    if got != expected:  # not lines_must_be(): these lines differ from the expected ones in control characters only
+        raise AssertionError(f"bob received {got}, expected {expected}: every control character but tab "
+                             "must reach the others as U+FFFD ('\\ufffd')")

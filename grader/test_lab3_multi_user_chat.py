@@ -30,6 +30,7 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_a_line_sent_in_two_pieces_arrives_as_one_message,
     test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole,
     test_an_unfinished_line_is_dropped_when_its_sender_disconnects,
+    test_control_characters_reach_the_others_as_u_fffd_and_a_tab_as_it_is,
     test_empty_lines_are_ignored,
     test_every_client_is_served_by_a_thread_of_its_own,
     test_invalid_utf8_is_replaced_and_the_sender_stays_connected,

@@ -313,3 +313,25 @@ def test_twenty_members_sending_five_lines_each_lose_nothing_and_keep_each_sende
                 expected = [f"[{speaker}] {line}" for line in lines[speaker]]
                 heard = chat_from(listener, speaker)
                 check(heard == expected, f"{listener.name} received from {speaker}: {heard}")
+
+
+@pytest.mark.points(2, hint="control-characters")
+def test_control_characters_reach_the_others_as_u_fffd_and_a_tab_as_it_is(scenario):
+    host = scenario.server()
+    alice, bob = scenario.join(host, "alice", "bob")
+    sent = (  # (the datagram alice sends, a note, what bob must receive)
+        (b"hi\x1b[2J\x1b[31m", "(ESC [2J would clear bob's screen, ESC [31m paint it red)",
+         "[alice] hi\ufffd[2J\ufffd[31m"),
+        (b"a\tb\x07\x7f", "(a tab, then BEL and DEL)", "[alice] a\tb\ufffd\ufffd"),  # ASCII: codecs are not the point
+        (b"x\n[bob] I owe alice 100\n", "(a newline inside the datagram: '[bob] ...' would look like a line of bob's)",
+         "[alice] x\ufffd[bob] I owe alice 100"),
+    )
+    for data, note, _ in sent:
+        scenario.send(alice, data, note)
+    say(scenario, alice, "the end", "(a sentinel: anything for bob before it has arrived)")
+    with scenario.setting_up("relaying"):
+        bob.expect("[alice] the end")
+    expected = [wanted for _, _, wanted in sent] + ["[alice] the end"]
+    got = chat_from(bob, "alice")
+    check(got == expected, f"bob received {got}, expected {expected}: every control character but tab must "
+                           "reach the others as U+FFFD ('\\ufffd')")

@@ -303,6 +303,17 @@ HINTS = {
         "ru": "Сообщение — только строка, завершённая b'\\n': если соединение закрылось посреди строки, отбросьте "
               "незавершённый остаток, а не пересылайте его.",
     },
+    "control-characters": {
+        "en": "Text from a client may hold control characters: b'\\x1b[2J' clears the screen of everyone who "
+              "receives it, a bare b'\\r' lets a line write over its '[nick] '. Before relaying a client's text "
+              "(chat, /msg), replace every control character (unicodedata.category(c) == 'Cc') except tab with "
+              "'\\ufffd' (PROTOCOL.md, \"Control characters\").",
+        "ru": "Текст от клиента может содержать управляющие символы: b'\\x1b[2J' очищает экран у всех, кто его "
+              "получит, а одиночный b'\\r' позволяет затереть '[nick] ' в начале строки. Прежде чем пересылать "
+              "текст клиента (реплики, /msg), замените каждый управляющий символ "
+              "(unicodedata.category(c) == 'Cc'), кроме табуляции, на '\\ufffd' (PROTOCOL.md, раздел "
+              "\"Control characters\").",
+    },
     "race-not-set-up": {
         "en": "To make a race certain, the grader holds the server's threads at chosen points (a recv() that saw "
               "a reset, a send to one client), and one of them never got there. Check that each client is served "

@@ -29,11 +29,23 @@ def read_lines(sock):
     TCP delivers bytes, not messages: one recv() may hold half a line or three lines, and
     may even end in the middle of a multi-byte UTF-8 letter. So: collect bytes, cut them at
     b"\\n", decode each whole line (invalid bytes become U+FFFD, never an error), strip one
-    trailing "\\r" (telnet and nc -C send "\\r\\n"). A line longer than MAX_LINE bytes is
-    dropped and yields None instead, and memory stays bounded while it streams in.
+    trailing "\\r" (telnet and nc -C send "\\r\\n"), make it printable(). A line longer than
+    MAX_LINE bytes is dropped and yields None instead, and memory stays bounded while it streams in.
     """
     # TODO: buffer bytes, split on b"\n", keep the unfinished rest, decode whole lines
     raise NotImplementedError("not implemented yet: read_lines")
+
+
+def printable(text):
+    """`text` with every control character except tab replaced by U+FFFD ("\\ufffd").
+
+    Control characters (Unicode category Cc: "\\x00" to "\\x1f", "\\x7f" to "\\x9f") steer the
+    terminal that shows them: "\\x1b[2J" clears the screen of everyone who receives it, and a
+    bare "\\r" lets a line write over its own "[nick] ", so bob could pass for alice. Tab is
+    only space, so it stays. PROTOCOL.md, "Rules for every lab": "Control characters".
+    """
+    # TODO: replace each control character but tab with "\ufffd", in one pass
+    raise NotImplementedError("not implemented yet: printable")
 
 
 class Connection:

@@ -24,6 +24,19 @@ SWEEP_EVERY = 1.0      # how often, at most, silent members are looked for
 NICKNAME = re.compile(r"[\w-]{1,20}")  # \w includes letters of every alphabet: Иван is fine
 
 
+def printable(text):
+    """`text` with every control character except tab replaced by U+FFFD ("\\ufffd").
+
+    Control characters (Unicode category Cc: "\\x00" to "\\x1f", "\\x7f" to "\\x9f") steer the
+    terminal that shows them: "\\x1b[2J" clears the screen of everyone who receives it, and a
+    "\\n" or a bare "\\r" inside a message starts a line of its own or writes over "[nick] ",
+    so bob could pass for alice. Tab is only space, so it stays. PROTOCOL.md, "Rules for every
+    lab": "Control characters".
+    """
+    # TODO: replace each control character but tab with "\ufffd", in one pass
+    raise NotImplementedError("not implemented yet: printable")
+
+
 class UdpChatServer:
     """Receives on (host, port); port 0 asks the OS for a free port, see `address`."""
 

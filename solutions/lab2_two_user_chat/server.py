@@ -23,8 +23,8 @@ def read_lines(sock):
     TCP delivers bytes, not messages: one recv() may hold half a line or three lines, and
     may even end in the middle of a multi-byte UTF-8 letter. So: collect bytes, cut them at
     b"\\n", decode each whole line (invalid bytes become U+FFFD, never an error), strip one
-    trailing "\\r" (telnet and nc -C send "\\r\\n"). A line longer than MAX_LINE bytes is
-    dropped and yields None instead, and memory stays bounded while it streams in.
+    trailing "\\r" (telnet and nc -C send "\\r\\n"), make it printable(). A line longer than
+    MAX_LINE bytes is dropped and yields None instead, and memory stays bounded while it streams in.
     """
     # BEGIN SOLUTION: buffer bytes, split on b"\n", keep the unfinished rest, decode whole lines
     pending = b""        # the start of a line whose b"\n" has not arrived yet
@@ -36,9 +36,22 @@ def read_lines(sock):
                 skipping = False
                 yield None
             else:
-                yield line.decode("utf-8", errors="replace").removesuffix("\r")
+                yield printable(line.decode("utf-8", errors="replace").removesuffix("\r"))
         if len(pending) > MAX_LINE:
             pending, skipping = b"", True
+    # END SOLUTION
+
+
+def printable(text):
+    """`text` with every control character except tab replaced by U+FFFD ("\\ufffd").
+
+    Control characters (Unicode category Cc: "\\x00" to "\\x1f", "\\x7f" to "\\x9f") steer the
+    terminal that shows them: "\\x1b[2J" clears the screen of everyone who receives it, and a
+    bare "\\r" lets a line write over its own "[nick] ", so bob could pass for alice. Tab is
+    only space, so it stays. PROTOCOL.md, "Rules for every lab": "Control characters".
+    """
+    # BEGIN SOLUTION: replace each control character but tab with "\ufffd", in one pass
+    return re.sub(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", "\ufffd", text)  # all of Cc but \x09, tab
     # END SOLUTION
 
 

@@ -24,6 +24,20 @@ SWEEP_EVERY = 1.0      # how often, at most, silent members are looked for
 NICKNAME = re.compile(r"[\w-]{1,20}")  # \w includes letters of every alphabet: Иван is fine
 
 
+def printable(text):
+    """`text` with every control character except tab replaced by U+FFFD ("\\ufffd").
+
+    Control characters (Unicode category Cc: "\\x00" to "\\x1f", "\\x7f" to "\\x9f") steer the
+    terminal that shows them: "\\x1b[2J" clears the screen of everyone who receives it, and a
+    "\\n" or a bare "\\r" inside a message starts a line of its own or writes over "[nick] ",
+    so bob could pass for alice. Tab is only space, so it stays. PROTOCOL.md, "Rules for every
+    lab": "Control characters".
+    """
+    # BEGIN SOLUTION: replace each control character but tab with "\ufffd", in one pass
+    return re.sub(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", "\ufffd", text)  # all of Cc but \x09, tab
+    # END SOLUTION
+
+
 class UdpChatServer:
     """Receives on (host, port); port 0 asks the OS for a free port, see `address`."""
 
@@ -65,7 +79,7 @@ class UdpChatServer:
         data = data.removesuffix(b"\n").removesuffix(b"\r")  # nc -u sends "\n", nc -C "\r\n"
         if len(data) > MAX_MESSAGE:
             return self.send_to(address, f"! message too long (max {MAX_MESSAGE} bytes)")
-        text = data.decode("utf-8", errors="replace")
+        text = printable(data.decode("utf-8", errors="replace"))  # no control characters: see printable()
         member = self.members.get(address)
         if member is None:
             if text.startswith("/join "):

@@ -12,6 +12,7 @@ import threading
 MAX_LINE = 4096
 SEATS = 2
 NICKNAME = re.compile(r"[\w-]{1,20}")
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # control characters but tab
 
 
 class Client:
@@ -72,7 +73,7 @@ class TwoUserChatServer:
                 client.skipping = False
                 text = None
             else:
-                text = line.decode("utf-8", errors="replace").removesuffix("\r")
+                text = CONTROL.sub("\ufffd", line.decode("utf-8", errors="replace").removesuffix("\r"))
             if not self.handle(client, text):
                 return
         if len(client.pending) > MAX_LINE:
