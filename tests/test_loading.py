@@ -30,7 +30,7 @@ def test_a_server_that_does_not_compile_is_one_finding_with_a_hint_and_the_rest_
     (finding,) = findings
     first = finding["name"].split(": ", 1)[1]
     assert finding["output"].startswith(
-        f"{label('problem')}: lab2_two_user_chat: server.py line 69: SyntaxError: expected ':'\n{hint_line}\n")
+        f"{label('problem')}: lab2_two_user_chat: server.py line 82: SyntaxError: expected ':'\n{hint_line}\n")
     others = [test for test in run.tests if test is not finding]
     assert {test["output"] for test in others} == {f"Not run: server.py does not load (see {first})"}
     assert all(test["extra_data"]["outcome"] == "not-run" and test["score"] == 0 for test in others)
