@@ -114,6 +114,13 @@ def test_the_same_words_in_another_format_are_a_near_miss_and_a_kept_cr_is_named
     assert findings(StandInHost([bob]), waited(bob, "[alice] hi", ["[alice] hi\r"]))[0].key == "crlf-kept"
 
 
+def test_a_cr_or_a_newline_shown_as_u_fffd_is_still_a_kept_cr_or_a_merge():
+    bob = StandInClient("bob", 2)
+    assert findings(StandInHost([bob]), waited(bob, "[alice] hi", ["[alice] hi\ufffd"]))[0].key == "crlf-kept"
+    merged = waited(bob, "[alice] one", ["[alice] one\ufffdtwo"])
+    assert findings(StandInHost([bob]), merged)[0].key == "merged"
+
+
 def test_a_wrong_list_of_lines_is_compared_line_by_line():
     bob = StandInClient("bob", 2)
     error = ExpectationError("bob received the wrong lines", client=bob, kind="unexpected",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from chatlab.grading.hints import diagnosis_text
 from chatlab.harness.waiting import ExpectationError, shorten
 
+REPLACED = "\ufffd"   # U+FFFD: what PROTOCOL.md puts for an undecodable byte or a control character
 CHAT_LINE = re.compile(r"^\[(?P<nick>[^\]]+)\] (?P<text>.*)$", re.S)
 WORD = re.compile(r"\w+")
 TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)+\S.*$", re.M)
@@ -129,9 +130,11 @@ def _compare(wanted: str, seen: list[str], who: str, clients: dict, found) -> No
                 text in (wanted, chat["text"]) for text in author.texts()):
             found("echoed-to-sender", "echo-to-sender", author=chat["nick"], line=shorten(wanted))
     for index, line in enumerate(seen):
-        if line == wanted + "\r":
+        if line in (wanted + "\r", wanted + REPLACED):  # a kept '\r', shown as U+FFFD by a server that hides them
             found("crlf-kept", "crlf", client=who, line=shorten(line))
-        elif "\ufffd" in line and _same_but_replaced(wanted, line):
+        elif chat and (line.startswith(wanted + REPLACED) or line.endswith(REPLACED + chat["text"])):
+            found("merged", "framing-merge", client=who, line=shorten(line), wanted=shorten(wanted))  # '\n' → U+FFFD
+        elif REPLACED in line and _same_but_replaced(wanted, line):
             found("replaced", "utf8-split", client=who, line=shorten(line), wanted=shorten(wanted))
         elif chat and line == chat["text"]:
             found("merged", "framing-merge", client=who, line=shorten(line), wanted=shorten(wanted))
