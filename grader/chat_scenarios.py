@@ -591,8 +591,8 @@ def test_the_server_rests_after_a_send_to_a_vanished_client_fails(scenario):
             wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
                       "does the server relay each line to every other member?")
             sender = thread_held_at_a_send(host)
-            scenario.step(f"(the send to bob may go on: it fails; the grader waits until {sender or 'the thread'!r}, "
-                          "which sent it, reads again or ends)")
+            scenario.step(f"(the send to bob may go on: it fails; the grader waits until the thread that sent it, "
+                          f"{sender!r}, reads again or ends)")
             gate(host, "release", bob_port)
             if sender:
                 wait_until_reading_or_gone(host, sender)
