@@ -157,9 +157,14 @@ def vanished_but_listed(scenario, host, client):
 
 
 def hang_up(scenario, client) -> None:
-    """`client` closes its connection normally (FIN), without /quit."""
-    scenario.step(f"{client.name} closes its connection (FIN), without /quit")
-    client.close()
+    """`client` closes its side of the connection (FIN), without /quit.
+
+    With shutdown(SHUT_WR), not close(): a close() while anything the client has not read yet
+    is waiting (a late notice, say) sends a reset instead, and a server's handling of b"" goes
+    untested. The socket itself is closed with the others, after the report.
+    """
+    scenario.step(f"{client.name} closes its side of the connection (FIN), without /quit")
+    client.half_close()
 
 
 def until_told_of_leaving(scenario, member, leaver, relayed: str) -> None:
