@@ -1,12 +1,14 @@
-"""`chatlab bench`: a chat server side by side with an asyncio peer, under the same load.
+"""`chatlab bench`: chat servers side by side, under the same load.
 
 For each number of clients N and each regime (interactive, saturated; see chatlab/bench/load.py),
-the lab's server (lab 3 over TCP, lab 4 over UDP) and the asyncio peer for the same protocol
-(chatlab/bench/peers.py) each run in a fresh process of
-their own (chatlab/bench/server.py) and take the same load, from a fresh load process too. Runs
-alternate server, peer, server, peer... and every figure is the median of the repetitions:
-machines are noisy, and interleaving spreads the noise fairly. Loopback only. On Linux the load
-runs on a CPU of its own and the servers on the others (see `split_cpus`).
+the contenders each run in a fresh process of their own (chatlab/bench/server.py) and take the
+same load, from a fresh load process too. Lab 3 (TCP) has three: the lab's graded server, the
+tuned threaded server (chatlab/bench/tuned_threads.py) and the asyncio peer
+(chatlab/bench/peers.py). Lab 4 (UDP) has two, the graded server and the peer: no tuned UDP
+server exists. Runs are interleaved (graded, tuned, peer, graded, tuned, peer...) and every
+figure is the median of the repetitions: machines are noisy, and interleaving spreads the noise
+fairly. Loopback only. On Linux the load runs on a CPU of its own and the servers on the others
+(see `split_cpus`).
 """
 from __future__ import annotations
 
@@ -26,7 +28,8 @@ from chatlab.bench.server import raise_file_limit
 from chatlab.catalog import KIT_ROOT, find_lab, target_dir
 from chatlab.harness.process import Process
 
-PEER = "asyncio peer"
+PEER = "asyncio peer"   # the yardstick's display name
+TUNED = "tuned-threads"  # lab 3 only: chatlab/bench/tuned_threads.py
 REGIMES = ("interactive", "saturated")
 DELIVERIES = 200_000   # per run, when --messages is not given: enough to measure, quick enough to repeat
 
@@ -38,7 +41,8 @@ class BenchError(Exception):
 @dataclass
 class Record:
     """One server, regime and N: the medians over the repetitions (lost and duplicated: totals)."""
-    server: str
+    server: str       # the display name: "lab3 (solutions)", "tuned-threads", "asyncio peer"
+    contender: str    # what it is: "graded" (the lab's server.py), "tuned-threads" or "asyncio"
     regime: str
     clients: int
     messages: int
@@ -152,11 +156,11 @@ def measure(args: list[str], clients: int, messages: int, regime: str, cpus: dic
     return json.loads(line), after["cpu_seconds"] - before["cpu_seconds"], after["peak_rss_mib"]
 
 
-def summarise(name: str, regime: str, clients: int, messages: int, runs: list[tuple]) -> Record:
+def summarise(name: str, contender: str, regime: str, clients: int, messages: int, runs: list[tuple]) -> Record:
     loads = [run[0] for run in runs]
     peaks = [run[2] for run in runs if run[2] is not None]
     return Record(
-        name, regime, clients, messages, len(runs),
+        name, contender, regime, clients, messages, len(runs),
         statistics.median(load["lines_per_second"] for load in loads),
         statistics.median(load["p50_ms"] for load in loads),
         statistics.median(load["p99_ms"] for load in loads),
@@ -165,10 +169,21 @@ def summarise(name: str, regime: str, clients: int, messages: int, runs: list[tu
         max(peaks) if peaks else None)
 
 
+def contenders(lab_name: str, target: str) -> dict[str, tuple[str, list[str]]]:
+    """{display name: (contender, chatlab.bench.server's arguments)}, in the order they run.
+
+    The lab's graded server, then for lab 3 the tuned threaded one, and last the asyncio peer.
+    """
+    lab = find_lab(lab_name)
+    tuned = {TUNED: ("tuned-threads", [TUNED])} if lab.transport == "tcp" else {}
+    return {f"lab{lab.number} ({Path(str(target)).name})": ("graded", [lab.stem, str(target)]),
+            **tuned, PEER: ("asyncio", ["peer", lab.transport])}
+
+
 def bench(lab_name: str, target: str, clients: list[int], messages: int | None, repeat: int,
           regimes=REGIMES, cpus: dict[str, list[int]] | None = None, say=print) -> list[Record]:
     lab = find_lab(lab_name)
-    servers = {f"lab{lab.number} ({Path(str(target)).name})": [lab.stem, str(target)], PEER: ["peer", lab.transport]}
+    servers = contenders(lab_name, target)
     records = []
     total, done = len(clients) * len(regimes) * repeat * len(servers), 0
     for count in clients:
@@ -176,14 +191,15 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
         for regime in regimes:
             runs = {name: [] for name in servers}
             for _ in range(repeat):
-                for name, args in servers.items():  # interleaved: server, peer, server, peer ...
+                for name, (_, args) in servers.items():  # interleaved: graded, tuned, peer, graded ...
                     done += 1
                     run = measure(args, count, lines, regime, cpus, lab.transport)
                     runs[name].append(run)
                     say(f"[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
                         f"{run[0]['lines_per_second']:>9,.0f} lines/s  p99 {run[0]['p99_ms']:7.2f} ms"
                         + (f"  LOST {run[0]['lost']}" if run[0]["lost"] else ""))
-            summary = {name: summarise(name, regime, count, lines, found) for name, found in runs.items()}
+            summary = {name: summarise(name, servers[name][0], regime, count, lines, found)
+                       for name, found in runs.items()}
             peer = summary[PEER]
             for record in summary.values():
                 record.ratio_to_peer = record.lines_per_second / peer.lines_per_second if peer.lines_per_second else None
@@ -223,9 +239,10 @@ def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chatlab bench",
-        description="Measure a multi-user chat server side by side with an asyncio peer under the same load: "
-                    "lines delivered per second, latency p50/p99, server CPU per line, lost and duplicated "
-                    "lines, peak memory, and the ratio to the peer.")
+        description="Measure a multi-user chat server side by side with an asyncio peer under the same load "
+                    "(lab 3 also with a tuned threaded server, chatlab/bench/tuned_threads.py): lines delivered "
+                    "per second, latency p50/p99, server CPU per line, lost and duplicated lines, peak memory, "
+                    "and the ratio to the peer.")
     parser.add_argument("lab", nargs="?", default="lab3", help="the lab whose server is measured: lab3 (default, TCP) or lab4 (UDP)")
     parser.add_argument("--target", default="solutions", help="solutions (default), labs or a folder")
     parser.add_argument("--clients", default="10,50,200", help="numbers of clients, comma-separated (default 10,50,200)")
@@ -257,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPUs: the load on {cpus['load']}, the servers on {cpus['servers']}" if cpus else
           "CPUs: shared by the load and the servers" + ("" if args.shared_cpus else
                                                         " (pinning needs Linux and 2 CPUs or more)"))
+    print("contenders: " + ", ".join(contenders(lab.stem, target))
+          + ("" if lab.transport == "tcp" else " (no tuned contender over UDP: tuned-threads is a lab 3 TCP server)"))
     try:
         records = bench(lab.stem, target, clients, args.messages, args.repeat, regimes, cpus)
         print()

@@ -1,7 +1,8 @@
-"""A server for the bench, alone in a process: `python -m chatlab.bench.server peer tcp|udp | LAB TARGET`.
+"""A server for the bench, alone in a process: `python -m chatlab.bench.server LAB TARGET | tuned-threads | peer tcp|udp`.
 
 The bench measures a server's CPU time and peak memory, so each server gets a process of its
-own, started the same way for the lab's server and for the asyncio peer. It prints
+own, started the same way for the lab's graded server (LAB TARGET: the lab's server.py from
+solutions, labs or a folder), for chatlab/bench/tuned_threads.py and for the asyncio peer. It prints
 "listening on HOST:PORT" once it listens; then the Kth line "stats" on its stdin is answered
 with one line "stats K {"cpu_seconds": ..., "peak_rss_mib": ...}"; end of stdin stops it.
 """
@@ -52,7 +53,17 @@ def raise_file_limit() -> None:
 
 def start_lab(lab_name: str, target: str):
     lab = find_lab(lab_name)
-    server = getattr(load_module(lab, "server", target), lab.server_class)("127.0.0.1", 0)
+    return start_threaded(getattr(load_module(lab, "server", target), lab.server_class)("127.0.0.1", 0))
+
+
+def start_tuned():
+    from chatlab.bench.tuned_threads import ChatServer
+
+    return start_threaded(ChatServer("127.0.0.1", 0))
+
+
+def start_threaded(server):
+    """Run a lab-style server (`serve_forever()`, `address`) on a thread of its own; returns its address."""
 
     def serve():
         try:
@@ -85,7 +96,12 @@ def start_peer(transport: str):
 def main(argv: list[str]) -> int:
     pin_to_cpus()  # before any thread starts: threads take their CPUs from the thread that starts them
     raise_file_limit()
-    host, port = start_peer(argv[1]) if argv[0] == "peer" else start_lab(*argv[:2])
+    if argv[0] == "peer":
+        host, port = start_peer(argv[1])
+    elif argv[0] == "tuned-threads":
+        host, port = start_tuned()
+    else:
+        host, port = start_lab(*argv[:2])
     print(f"listening on {host}:{port}", flush=True)
     for asked, line in enumerate(sys.stdin, start=1):
         if line.strip() == "stats":  # numbered, so an answer can never be taken for an earlier one
