@@ -2,37 +2,46 @@
 import asyncio
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 
 import pytest
+from grading import grade
 
 from chatlab.bench.load import hold_idle, run_load
 from chatlab.bench.peers import AsyncioChatPeer, AsyncioUdpChatPeer
 from chatlab.bench.runner import BenchServer, on_cpus, split_cpus
 from chatlab.bench.runner import main as bench_command
-from chatlab.catalog import KIT_ROOT
+from chatlab.catalog import KIT_ROOT, find_lab
 
 pinning = pytest.mark.skipif(split_cpus() is None, reason="CPU pinning needs Linux (os.sched_setaffinity) "
                                                           "and 2 CPUs or more; elsewhere the bench shares them")
 
 
-@pytest.mark.parametrize("lab", ["lab3", "lab4"])
-def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(lab, tmp_path, capsys):
+@pytest.mark.parametrize("lab, contenders", [
+    ("lab3", {"lab3 (solutions)": "graded", "tuned-threads": "tuned-threads", "asyncio peer": "asyncio"}),
+    ("lab4", {"lab4 (solutions)": "graded", "asyncio peer": "asyncio"}),  # no tuned UDP server
+])
+def test_chatlab_bench_runs_a_small_load_and_writes_its_table_json_and_plot(lab, contenders, tmp_path, capsys):
     figures, plot = tmp_path / "bench.json", tmp_path / "bench.png"
     assert bench_command([lab, "--clients", "3,6", "--messages", "4", "--repeat", "1",
                           "--json", str(figures), "--png", str(plot)]) == 0
     out = capsys.readouterr().out
-    assert "[8/8]" in out and "asyncio peer" in out and "ratio" in out
+    runs = 2 * 2 * len(contenders)  # N, regime, contender
+    assert f"[{runs}/{runs}]" in out and "ratio" in out
+    assert all(f"\n{name} " in out for name in contenders)  # a row of the table each
+    assert ("no tuned contender over UDP" in out) == (lab == "lab4")
     records = json.loads(figures.read_text())["records"]
-    assert {(r["server"], r["regime"], r["clients"]) for r in records} == {
-        (server, regime, n) for server in (f"{lab} (solutions)", "asyncio peer")
+    assert {(r["server"], r["contender"], r["regime"], r["clients"]) for r in records} == {
+        (server, contender, regime, n) for server, contender in contenders.items()
         for regime in ("interactive", "saturated") for n in (3, 6)}
     for record in records:
         assert record["lost"] == 0 and record["duplicated"] == 0, record
         assert record["lines_per_second"] > 0 and record["p99_ms"] >= record["p50_ms"] > 0
+        assert record["ratio_to_peer"] > 0
     assert plot.read_bytes().startswith(b"\x89PNG")
     cpus = json.loads(figures.read_text())["cpus"]
     assert cpus == split_cpus()
@@ -61,14 +70,14 @@ def test_a_pinned_load_process_runs_on_its_cpu_only():
 @pinning
 def test_every_thread_of_a_pinned_server_runs_on_the_servers_cpus_even_the_ones_started_later():
     cpu = max(os.sched_getaffinity(0))
-    server = BenchServer(["lab3", "solutions"], [cpu])
+    server = BenchServer(["tuned-threads"], [cpu])
     try:
         with socket.create_connection(server.address, timeout=10) as client:
             client.sendall(b"alice\n")
             assert client.makefile("rb").readline() == b"* welcome alice\n"  # its reader thread is running
             pid = server.process.popen.pid
             threads = os.listdir(f"/proc/{pid}/task")
-            assert len(threads) >= 4  # main, accept, alice's reader and writer
+            assert len(threads) >= 4  # main, accept, alice's reader and writer (tuned_threads.Connection)
             assert {tid: os.sched_getaffinity(int(tid)) for tid in threads} == {tid: {cpu} for tid in threads}
     finally:
         server.close()
@@ -143,3 +152,15 @@ def test_the_bench_refuses_a_lab_that_is_not_a_multi_user_chat(capsys):
         bench_command(["lab2"])
     assert exit.value.code == 2
     assert "lab3 over TCP, lab4 over UDP" in capsys.readouterr().err
+
+
+def test_the_tuned_contender_is_a_lab3_server_with_full_marks_bonus_included(tmp_path):
+    """tuned-threads is measured as a lab 3 server, so it must be one: the grader's server scenarios say so."""
+    lab = find_lab("lab3")
+    (tmp_path / lab.stem).mkdir()
+    shutil.copy(KIT_ROOT / "chatlab" / "bench" / "tuned_threads.py", tmp_path / lab.stem / "server.py")
+    run = grade(tmp_path, lab.stem, role="server")
+    assert run.tests and not run.failed, "\n\n".join(f"--- {name}:\n{run.output(name)[:1500]}"
+                                                       for name in sorted(run.failed))
+    earned, possible = run.points(lab.stem)
+    assert earned > possible and run.score == 100, f"{earned} points of {possible}, bonus included"
