@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from chatlab import demo, release
+from chatlab.addresses import EVERYWHERE, addresses_to_share, bind_problem, ipv6_refusal
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, TARGET_HELP, find_lab, load_module, target_dir, whose_code
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
@@ -51,8 +52,13 @@ def serve(args) -> int:
     announce("running", args.target, f"{args.lab.stem}/server.py")
     module = load(args.lab, "server", args.target)
     options = {"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}
-    server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
+    try:
+        server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
+    except OSError as error:
+        sys.exit(bind_problem(error, args.host, args.port))
     print("listening on %s:%d" % tuple(server.address), flush=True)
+    if args.host in EVERYWHERE:
+        print("others connect to: " + ", ".join(addresses_to_share(args.host, server.address[1])), flush=True)
     failure = []
 
     def run():
@@ -177,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["serve"], ["connect"]):
+        refusal = ipv6_refusal(build_parser().parse_args(argv).host)
+        if refusal:
+            sys.exit(refusal)
     if argv[:1] == ["grade"]:
         return grade(argv[1:])
     if argv[:1] == ["release"]:
@@ -194,6 +204,7 @@ def main(argv=None) -> int:
         return connect(args)
     if args.command == "demo":
         announce("running", args.target, f"{args.lab.stem}/server.py, with the demo's scripted clients")
+        load(args.lab, "server", args.target)  # a file that does not load: one line, before the demo starts
         return demo.main(args.lab, args.target)
     raise AssertionError(f"unhandled command {args.command}")
 

@@ -238,13 +238,14 @@ def threads_not_held(host) -> list[str]:
     """The names of the threads running the submission's code that no gate holds now."""
     return [thread["thread"] for thread in _stacks(host) or ()
             if any(frame[0].startswith(str(host.folder)) for frame in thread["stack"])
-            and not any(SANDBOX in frame[0] and frame[2] == "_hold" for frame in thread["stack"])]
+            and not any(SANDBOX in frame[0] and frame[2] == "hold" for frame in thread["stack"])]
 
 
 def thread_held_at_a_send(host) -> str | None:
-    """The name of the server's thread held at a send gate (Gates.before_send) now, or None."""
+    """The name of the server's thread held at a send gate (in a WatchedSocket's _gated) now, or None."""
     for thread in _stacks(host) or ():
-        if any(SANDBOX in frame[0] and frame[2] == "before_send" for frame in thread["stack"]):
+        gates = {frame[2] for frame in thread["stack"] if SANDBOX in frame[0]}
+        if {"_gated", "hold"} <= gates:
             return thread["thread"]
     return None
 
@@ -628,6 +629,38 @@ def test_relayed_lines_arrive_whole_when_send_may_send_only_a_few_bytes(scenario
     alice, bob = scenario.join(host, "alice", "bob")
     scenario.send(alice, "a line much longer than seven bytes, relayed whole")
     bob.expect("[alice] a line much longer than seven bytes, relayed whole")
+
+
+@pytest.mark.points(3, hint="send-lock")
+def test_two_threads_sending_to_one_client_never_mix_their_lines(scenario):
+    """Two threads of the server send to bob at once: alice's, relaying her line, and another
+    (lab 3: carol's, relaying hers; lab 2, two seats: bob's own, answering his /quit). The
+    grader holds the first halfway through its sendall() (the sandbox's gates); the second
+    must wait for it (a lock per connection), or its line lands inside alice's."""
+    host = scenario.server(faults={"gates": True})
+    alice, bob, *others = scenario.join(host, *("alice", "bob", "carol")[:3 if scenario.lab.number == 3 else 2])
+    for speaker in (alice, *others):  # else a late "* NICK joined" to bob could be the send held
+        done_announcing(scenario, speaker, bob)
+    bob_port = port_of(bob)
+    gate(host, "hold-midway", bob_port)
+    line = "a line that the server will send to bob in two halves"
+    scenario.send(alice, line, "(the server's send of it to bob is held halfway through)")
+    wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
+              "does the server relay each line to the other members?")
+    if others:
+        second, other = "[carol] and one from carol meanwhile", others[0]
+        scenario.send(other, second[len("[carol] "):], "(carol's thread sends it to bob now)")
+    else:
+        second, other = "* bye", bob
+        scenario.send(bob, "/quit", "(bob's own thread answers \"* bye\" now)")
+    wait_until_read(scenario, host, other)
+    scenario.step("(the grader waits until every thread of the server waits: the second line is sent, "
+                  "or it waits its turn)")
+    host.wait_silent()
+    scenario.step("(the send of alice's line to bob may go on)")
+    gate(host, "release", bob_port)
+    bob.expect(f"[alice] {line}")
+    expect_anywhere(bob, second)
 
 
 @pytest.mark.points(2, hint="handshake-in-accept")

@@ -48,6 +48,7 @@ from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported
     test_the_sockets_of_departed_clients_are_closed,
     test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it,
     test_two_lines_sent_in_one_segment_arrive_as_two_messages,
+    test_two_threads_sending_to_one_client_never_mix_their_lines,
     vanished_but_listed,
     wait_held,
 )

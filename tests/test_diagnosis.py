@@ -83,6 +83,13 @@ def test_two_lines_relayed_as_one_message_are_called_merged_and_lead_before_the_
     assert found[0].hint_key == "framing-merge"
 
 
+def test_a_line_that_landed_inside_another_is_called_interleaved_and_its_hint_is_the_send_lock():
+    alice, bob = StandInClient("alice", 1), StandInClient("bob", 2, ["[alice] a long li* bye", "ne"])
+    found = findings(StandInHost([alice, bob]), waited(bob, "[alice] a long line", ["[alice] a long li* bye", "ne"]))
+    assert found[0].key == "interleaved" and found[0].hint_key == "send-lock"
+    assert "after 17 characters and '* bye' came inside it" in found[0].text
+
+
 def test_a_line_relayed_in_two_pieces_is_called_split():
     line = "".join(f"{n:04d} " for n in range(300))
     bob = StandInClient("bob", 2)
@@ -145,7 +152,7 @@ def test_a_correct_transcript_gives_no_finding_and_the_topic_hint_stays():
 @pytest.mark.parametrize("key", sorted(DIAGNOSES))
 def test_every_diagnosis_reads_in_russian_without_english_words(key):
     facts = dict(thread="T", client="B", error="E", where="f:1", why="w", author="A", line="'x'", wanted="'y'",
-                 fate="f")
+                 fate="f", cut=3, intruder="'z'")
     text = DIAGNOSES[key]["ru"].format(**facts)
     english = [word for word in LATIN_WORD.findall(text) if word not in ("recv", "nick", "left", "welcome")]
     assert not english, f"{key}: {english}"

@@ -22,7 +22,10 @@ LAB2 = find_lab("lab2")
 
 def test_a_server_that_does_not_compile_is_one_finding_with_a_hint_and_the_rest_are_not_run(tmp_path):
     spec = broken_spec("load_syntax_error")
-    run = grade(build_broken("load_syntax_error", tmp_path), spec["lab"], role=broken_role(spec))
+    target = build_broken("load_syntax_error", tmp_path)
+    with pytest.raises(SyntaxError) as broken:
+        compile((target / LAB2.stem / "server.py").read_text(encoding="utf-8"), "server.py", "exec")
+    run = grade(target, spec["lab"], role=broken_role(spec))
     assert run.failed == set(spec["fails"]) and len(run.tests) == len(spec["fails"])
     hint_line = f"{label('hint')}: {hint('does-not-load')}"
     findings = [test for test in run.tests if "SyntaxError" in test["output"]]
@@ -30,7 +33,8 @@ def test_a_server_that_does_not_compile_is_one_finding_with_a_hint_and_the_rest_
     (finding,) = findings
     first = finding["name"].split(": ", 1)[1]
     assert finding["output"].startswith(
-        f"{label('problem')}: lab2_two_user_chat: server.py line 82: SyntaxError: expected ':'\n{hint_line}\n")
+        f"{label('problem')}: lab2_two_user_chat: server.py line {broken.value.lineno}: SyntaxError: expected ':'\n"
+        f"{hint_line}\n")
     others = [test for test in run.tests if test is not finding]
     assert {test["output"] for test in others} == {f"Not run: server.py does not load (see {first})"}
     assert all(test["extra_data"]["outcome"] == "not-run" and test["score"] == 0 for test in others)

@@ -44,7 +44,7 @@ def test_the_wiretap_records_each_server_call_with_its_thread_peer_and_exact_byt
     assert [e.peer for e in relayed] == [bob_at]
     readers = {e.thread for e in events if e.inbound and e.peer == alice_at}
     assert len(readers) == 1 and readers.pop().endswith("(handle_client)")
-    assert relayed[0].thread.endswith("(handle_client)"), "a reader delivers; a writer only for a full socket"
+    assert relayed[0].thread.endswith("(_write)"), "the reference does the bonus: bob's Outbox writer sends to him"
 
 
 def test_the_wiretap_records_only_the_tapped_address_and_restores_the_socket_class():

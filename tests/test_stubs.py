@@ -46,6 +46,16 @@ def test_every_stub_imports_and_names_each_unfinished_function(lab, role, stubs)
         assert message == f"not implemented yet: {qualname}"
 
 
+@pytest.mark.parametrize("lab", LABS, ids=lambda lab: lab.stem)
+def test_no_server_stub_sends_anything_itself_every_send_is_the_students(lab, stubs):
+    """The assignment's lesson is "receiving and sending to all users" in threads: in the starter
+    server, no given line calls send(), sendall() or sendto(); each send is inside a TODO."""
+    tree = ast.parse(lab_file(lab, "server", stubs).read_text(encoding="utf-8"))
+    given_sends = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+                   and getattr(node.func, "attr", "") in ("send", "sendall", "sendto")]
+    assert not given_sends, f"{lab.stem}/server.py sends in its given code, lines {given_sends}"
+
+
 @pytest.mark.parametrize("lab, role", STUB_FILES, ids=lambda value: getattr(value, "stem", value))
 def test_stubs_whose_whole_body_is_todo_raise_when_called(lab, role, stubs):
     module = load_module(lab, role, stubs)

@@ -13,6 +13,7 @@ and each of them should say "the notice never came", not five unrelated things.
 """
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from chatlab.harness.waiting import ExpectationError, shorten
 
 REPLACED = "\ufffd"   # U+FFFD: what PROTOCOL.md puts for an undecodable byte or a control character
 CHAT_LINE = re.compile(r"^\[(?P<nick>[^\]]+)\] (?P<text>.*)$", re.S)
+PROTOCOL_LINE = re.compile(r"^(\* |! |\[[^\]]+\] )")  # how every line a server sends starts
 WORD = re.compile(r"\w+")
 TRACEBACK = re.compile(r"^Traceback \(most recent call last\):\n(?:[ \t].*\n)+\S.*$", re.M)
 CLIENT_FRAME = re.compile(r'File "([^"]*client\.py)", line (\d+)')
@@ -40,10 +42,11 @@ class Finding:
 # Most telling first: a dead thread or process explains everything after it; what a client got
 # instead says how the server is wrong; silence and a closed connection only say that it is.
 PRIORITY = ("thread-died", "process-exited", "client-crashed", "client-exited", "echoed-to-sender", "crlf-kept",
-            "replaced", "merged", "split", "near-miss", "printed-error", "spinning", "closed", "silent")
+            "replaced", "merged", "split", "interleaved", "near-miss", "printed-error", "spinning", "closed", "silent")
 
 
-CONTENT = ("echoed-to-sender", "crlf-kept", "replaced", "merged", "split", "near-miss")  # what a line looked like
+VAGUE = ("silent", "closed")  # findings that say that the server is wrong, not how: the test's hint explains them
+CONTENT = ("echoed-to-sender", "crlf-kept", "replaced", "merged", "split", "interleaved", "near-miss")  # what a line looked like
 
 
 def diagnose(scenario, error: BaseException | None, lang: str = "en", topic: str | None = None) -> list[Finding]:
@@ -140,6 +143,9 @@ def _compare(wanted: str, seen: list[str], who: str, clients: dict, found) -> No
             found("merged", "framing-merge", client=who, line=shorten(line), wanted=shorten(wanted))
         elif chat and len(line) < len(wanted) and wanted.startswith(line) and _split_at(wanted, seen, index):
             found("split", "framing-split", client=who, line=shorten(line), wanted=shorten(wanted))
+        elif cut := _cut_into(wanted, line):
+            found("interleaved", "send-lock", client=who, line=shorten(line), wanted=shorten(wanted), cut=cut,
+                  intruder=shorten(line[cut:]))
         elif line != wanted and _near_miss(wanted, line):
             found("near-miss", "protocol", client=who, line=shorten(line), wanted=shorten(wanted))
 
@@ -155,6 +161,13 @@ def _split_at(wanted: str, seen: list[str], index: int) -> bool:
     rest = wanted[len(seen[index]):]
     following = "".join(CHAT_LINE.sub(r"\g<text>", line) for line in seen[index + 1:index + 4])
     return bool(rest) and (following.startswith(rest) or rest.startswith(following) and following != "")
+
+
+def _cut_into(wanted: str, line: str) -> int:
+    """Where another line of the server's landed inside `wanted`: `line` is wanted's start, then a
+    line of the protocol's ("* ...", "! ...", "[nick] ..."). 0: it did not."""
+    cut = len(os.path.commonprefix([wanted, line]))
+    return cut if 0 < cut < min(len(wanted), len(line)) and PROTOCOL_LINE.match(line[cut:]) else 0
 
 
 def _near_miss(wanted: str, line: str) -> bool:

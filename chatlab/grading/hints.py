@@ -127,11 +127,19 @@ HINTS = {
     },
     "slow-reader": {
         "en": "A client that stops reading makes sendall() block. If a speaker's thread does that send, the whole "
-              "room freezes: give each client an outgoing queue and a writer thread (or a send timeout), and "
+              "room freezes: give each client an outgoing queue and a writer thread (the bonus Outbox), and "
               "drop a client whose queue passes a limit.",
         "ru": "Клиент, который перестал читать, блокирует sendall(). Если отправляет поток говорящего, замирает "
-              "весь чат: дайте каждому клиенту очередь исходящих и поток-писатель (или тайм-аут отправки) и "
+              "весь чат: дайте каждому клиенту очередь исходящих и поток-писатель (бонусный Outbox) и "
               "отключайте клиента, чья очередь превысила предел.",
+    },
+    "send-lock": {
+        "en": "Two threads may send to one client at once (its own thread, and the thread of whoever speaks). "
+              "sendall() may take several send() calls, and the other thread's line then lands inside yours: "
+              "give each connection a lock and hold it around its sendall().",
+        "ru": "Одному клиенту могут одновременно отправлять два потока (его собственный и поток того, кто "
+              "говорит). sendall() может выполнить несколько вызовов send(), и строка другого потока окажется "
+              "внутри вашей: заведите блокировку для каждого соединения и держите её на время sendall().",
     },
     "handshake-in-accept": {
         "en": "Read the nickname in the client's own thread, not in the accept loop: a client that never sends "
@@ -379,6 +387,12 @@ DIAGNOSES = {
               "recv() calls was relayed in two pieces.",
         "ru": "{client} получил {line}, начало строки {wanted}, отдельной строкой: строка, пришедшая за два "
               "вызова recv(), была переслана двумя частями.",
+    },
+    "interleaved": {
+        "en": "{client} got {line}: {wanted} was cut off after {cut} characters and {intruder} came inside it. "
+              "Two threads sent to {client} at the same time.",
+        "ru": "{client} получил {line}: строка {wanted} оборвалась после {cut} символов, и внутри неё оказалось "
+              "{intruder}. Два потока отправляли {client} одновременно.",
     },
     "near-miss": {
         "en": "{client} got {line} where PROTOCOL.md says {wanted}: the same words in another format.",

@@ -15,7 +15,7 @@ import contextlib
 import time
 
 from chatlab.catalog import Lab
-from chatlab.grading.diagnosis import diagnose
+from chatlab.grading.diagnosis import VAGUE, diagnose
 from chatlab.grading.fake_server import FakeServer
 from chatlab.grading.hints import HINTS, feature, hint, label
 from chatlab.grading.student_client import StudentClient
@@ -155,7 +155,11 @@ class Scenario:
                 host.settle()  # a dying thread or process closes its sockets before it is reported
         findings = [] if key == "not-implemented" else diagnose(self, error, lang, key)
         self.diagnoses = [finding.key for finding in findings]
-        key = next((f.hint_key for f in findings if f.hint_key in HINTS), key)
+        # A finding that says how the server is wrong brings its hint; one that only says that it
+        # is (silent, closed) leaves the hint to the test, which knows what it was waiting for.
+        hinted = [f for f in findings if f.hint_key in HINTS]
+        key = next((f.hint_key for f in hinted if f.key not in VAGUE), None) or key or next(
+            (f.hint_key for f in hinted), None)
         # What was observed leads, with the hint that follows from it; without a diagnosis, the
         # problem (what the test expected) leads, and the test's own hint follows.
         parts = [f"{label('diagnosis', lang)}: " + "\n  ".join(f.text for f in findings)] if findings else []

@@ -113,6 +113,9 @@ class Gates:
       and its next recv() fails instead, outside those locks;
     - at a send: the scenario asked to hold the next send() to that client (`hold PORT`,
       {"gates": true}), so a broadcast stops halfway while other clients change the list;
+    - in the middle of a send: `hold-midway PORT` sends the first half of the next sendall's
+      bytes, then holds (a send() is held before it), so another thread that sends to that client now (without a lock per
+      connection) puts its line inside the held one;
     - at a lock: it takes its first lock after reading the first bytes of its client, the
       nickname ({"lock_gates": true}, see chatlab/sandbox/lock_gate.py), so two clients that
       ask for the same name have both read it before either may check whether it is free.
@@ -135,7 +138,7 @@ class Gates:
     def __init__(self):
         self._changed = threading.Condition()
         self._holds = {}            # port -> the _Holds in place there now, oldest first
-        self._send_armed = set()    # ports whose next send() is to be held
+        self._send_armed = {}       # port -> True if its next send() is to be held midway, False: before
         self._reader = {}           # port -> ident of the thread that last read from it
         self._reset_later = set()   # ports whose reader's send failed: its next recv() fails instead
         self._reset_seen = set()    # ports whose reset has been noticed (and held) once
@@ -147,9 +150,9 @@ class Gates:
 
     # --- the scenario's commands ----------------------------------------------------
 
-    def hold_next_send(self, port: int) -> None:
+    def hold_next_send(self, port: int, midway: bool = False) -> None:
         with self._changed:
-            self._send_armed.add(port)
+            self._send_armed[port] = midway
 
     def release(self, port: int) -> None:
         """Let the newest hold at `port` go; with none in place, call off the holds not reached yet."""
@@ -158,7 +161,7 @@ class Gates:
             if waiting:
                 waiting[-1].released = True
             else:
-                self._send_armed.discard(port)
+                self._send_armed.pop(port, None)
                 self._before_lock.discard(port)
                 self._lock_decided.add(port)
             self._changed.notify_all()
@@ -182,21 +185,31 @@ class Gates:
         with self._changed:
             return port in self._send_armed
 
-    def before_send(self, port) -> None:
+    def before_send(self, port, can_split: bool = False) -> bool:
+        """The calling thread is about to send to `port`: hold it if the scenario asked. True: the hold
+        asked for is midway and the send `can_split`: the caller sends half, then calls hold()."""
         with self._changed:
             if port in self._before_lock:  # answered before taking a lock: the lock gate cannot hold it
                 self._before_lock.discard(port)
                 self._passed.add(port)
                 self._changed.notify_all()
             if port not in self._send_armed:
-                return
-            self._send_armed.discard(port)  # one send() only: the others go through
-        self._hold(port)
+                return False
+            midway = self._send_armed.pop(port)  # one send() only: the others go through
+        if midway and can_split:
+            return True
+        self.hold(port)
+        return False
 
     def before_recv(self, port) -> bool:
         """The calling thread is about to read from `port`; True if that recv() is to fail with a reset."""
         with self._changed:
             self._reader[port] = threading.get_ident()
+        return self.reset_pending(port)
+
+    def reset_pending(self, port) -> bool:
+        """Whether a reset that a send to `port` met is still to be reported to its reader (once: then not)."""
+        with self._changed:
             if port not in self._reset_later:
                 return False
             self._reset_later.discard(port)  # reported once, as a real reset is
@@ -208,15 +221,21 @@ class Gates:
             if port in self._reset_seen:
                 return
             self._reset_seen.add(port)
-        self._hold(port)
+        self.hold(port)
 
     def reset_later(self, port) -> bool:
-        """A send() to `port` failed with a reset: True if it is to be reported sent (the calling thread reads `port`)."""
+        """A send() to `port` failed with a reset: True if it is to be reported sent (the calling thread reads `port`).
+
+        The kernel reports a reset once: a send that meets it first (another thread's, or a
+        writer thread's) leaves the reader an ordinary end of stream. The reader is told of the
+        reset anyway (its next recv(), or the one it is in, fails with it), so that the reset
+        hold happens whichever thread sent: the scenario counts on it.
+        """
         with self._changed:
-            if self._reader.get(port) != threading.get_ident() or port in self._reset_seen:
+            if port in self._reset_seen:
                 return False
             self._reset_later.add(port)
-            return True
+            return self._reader.get(port) == threading.get_ident()
 
     def after_read(self, port) -> None:
         """Bytes arrived from `port`: the first ones (the nickname) arm the reading thread's next lock."""
@@ -236,9 +255,10 @@ class Gates:
             if port not in self._before_lock:
                 return
             self._before_lock.discard(port)
-        self._hold(port)
+        self.hold(port)
 
-    def _hold(self, port) -> None:
+    def hold(self, port) -> None:
+        """Wait here until the scenario releases this hold at `port`."""
         hold = _Hold()
         with self._changed:
             self._holds.setdefault(port, []).append(hold)
@@ -319,7 +339,7 @@ class Watch:
 
 WATCH = Watch()
 WAITING_MODULES = ("threading.py", "queue.py", "selectors.py")  # a thread whose innermost frame is here waits
-GATE_WAITS = ("before_send", "after_reset")  # the sandbox's own waits (Gates) a thread may be held in
+GATE_WAITS = ("hold",)  # the sandbox's own waits (Gates) a thread may be held in
 WAITING_CALLS = ("sleep(", "select(", ".acquire(", ".wait(", ".get(", ".join(", "input(", ".poll(")
 
 
@@ -328,7 +348,8 @@ def quiet(control: set[int]) -> tuple[bool, str]:
 
     A thread waits if it is blocked in a socket call (a WatchedSocket method) with nothing
     readable for it, or in a lock, queue, event, sleep or select. A thread blocked in recv()
-    whose socket has data (or an end of stream) is about to run, so it is not quiet.
+    whose socket has data (or an end of stream) is about to run, so it is not quiet; nor is a
+    thread in a send whose socket has room (only a send to a client that stopped reading waits).
     `control` are this process's own threads.
     """
     names = {thread.ident: thread.name for thread in threading.enumerate()}
@@ -341,23 +362,28 @@ def quiet(control: set[int]) -> tuple[bool, str]:
         where = f"{names.get(ident, ident)!r} at {_place(stack[-1])}" if stack else repr(names.get(ident, ident))
         sock = WATCH.waiting.get(ident)
         if sock is not None:
-            in_socket_calls.append((where, sock))
+            in_socket_calls.append((where, sock, ident in WATCH.sending))
             continue
         if _in_bookkeeping(full):
             return False, where  # in a socket wrapper's bookkeeping, on its way back to the submission
         code = stack[-1] if stack else None
-        if code is None or code.filename.endswith(WAITING_MODULES) or any(call in (code.line or "")
-                                                                          for call in WAITING_CALLS):
+        if code is None or code.filename.endswith(WAITING_MODULES) or waits_at(code.line or ""):
             continue
         return False, where
-    for where, sock in in_socket_calls:
-        try:
-            ready = select.select([sock], [], [], 0)[0]
+    for where, sock, sending in in_socket_calls:
+        try:  # a recv() with data to read, or a send() with room to write, is about to go on
+            ready = select.select([] if sending else [sock], [sock] if sending else [], [], 0)
         except (OSError, ValueError):  # closed meanwhile: nothing more will come from it
             continue
-        if ready:
+        if ready[0] or ready[1]:
             return False, where
     return True, ""
+
+
+def waits_at(line: str) -> bool:
+    """Whether a thread whose innermost Python line is `line` waits there: it calls something that
+    blocks, or it is a `with` statement (its lock's acquire() is C code: the line itself waits)."""
+    return line.lstrip().startswith("with ") or any(call in line for call in WAITING_CALLS)
 
 
 def fallen_silent(control: set[int]):
@@ -435,8 +461,13 @@ def inject_faults(faults: dict) -> None:
             WATCH.sent(count)
             return count
 
-        def _gated(self, method, *args):
-            GATES.before_send(self._peer_port)
+        def _gated(self, method, data, *flags):
+            if GATES.before_send(self._peer_port, can_split=method.__name__ == "sendall" and len(data) > 1):
+                half = len(data) // 2  # held midway: half of the bytes go now, the rest after the hold
+                self._blocking(method, data[:half], *flags)
+                GATES.hold(self._peer_port)
+                data = data[half:]
+            args = (data, *flags)
             try:
                 return self._blocking(method, *args)
             except (ConnectionResetError, BrokenPipeError):
@@ -463,7 +494,10 @@ def inject_faults(faults: dict) -> None:
             try:
                 if gates and self._peer_port is not None and GATES.before_recv(self._peer_port):
                     raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
-                return self._blocking(method, *args)
+                result = self._blocking(method, *args)
+                if not result and gates and self._peer_port is not None and GATES.reset_pending(self._peer_port):
+                    raise ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")  # a send met it first
+                return result
             except ConnectionResetError:
                 if gates and self._peer_port is not None:
                     GATES.after_reset(self._peer_port)
@@ -554,10 +588,10 @@ def main(argv=None) -> None:
         elif command.startswith("wait-read "):
             _, port, total, timeout = command.split()
             report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), fallen_silent({control})))
-        elif command.partition(" ")[0] in ("hold", "release", "wait-held"):  # gates: answered by name
+        elif command.partition(" ")[0] in ("hold", "hold-midway", "release", "wait-held"):  # gates: answered by name
             verb, _, port = command.partition(" ")
-            if verb == "hold":
-                GATES.hold_next_send(int(port))
+            if verb.startswith("hold"):
+                GATES.hold_next_send(int(port), midway=verb == "hold-midway")
             elif verb == "release":
                 GATES.release(int(port))
             report(command, held=GATES.wait_held(int(port), fallen_silent({control})) if verb == "wait-held" else True)

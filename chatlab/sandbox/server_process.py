@@ -208,6 +208,16 @@ class ServerProcess(ServerHost):
                 yield ""
             before = now
 
+    def wait_silent(self, timeout: float = WAIT) -> bool:
+        """Wait until every thread of the server waits (see silence()); False if it did not within
+        `timeout` seconds. A scenario's readiness signal for "whatever the server was going to do
+        with what it read, it has done, or it waits for a lock"."""
+        deadline = time.monotonic() + timeout
+        for reason in self.silence():
+            if reason or time.monotonic() > deadline:
+                return reason.startswith("the server fell silent")
+        return False
+
     def _spins(self, since: float, busy_then: float | None) -> bool:
         """Whether the child was busy most of the time since `since` (busy_seconds: on Linux, load cannot fool it)."""
         elapsed, busy_now = time.monotonic() - since, self.busy_seconds()

@@ -56,17 +56,26 @@ def printable(text):
 
 
 class User:
-    """One connected client. Two threads may send to it (its own and the other user's)."""
+    """One connected client. Two threads may send to it: its own, and the other user's."""
 
     def __init__(self, sock):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms wait per line
         self.sock = sock
         self.nick = None  # set once it has chosen a free nickname
+        # BEGIN SOLUTION: create the lock that send_line() holds while it sends
         self._send_lock = threading.Lock()
+        # END SOLUTION
 
     def send_line(self, text):
-        with self._send_lock:  # without it, two threads' sendall() bytes could interleave
+        """Send `text` and "\\n", whole; OSError if the client is gone.
+
+        sendall() may take several send() calls, and the other thread's line could land between
+        two of them, inside ours. Holding this user's send lock makes each line one step.
+        """
+        # BEGIN SOLUTION: encode the line and its "\n", sendall it holding this user's send lock
+        with self._send_lock:
             self.sock.sendall((text + "\n").encode("utf-8"))
+        # END SOLUTION
 
 
 class TwoUserChatServer:
@@ -109,13 +118,19 @@ class TwoUserChatServer:
             return True
 
     def tell_other(self, user, text):
-        """Send a line to the other user, if someone with a nickname is there; False if not."""
+        """Send a line to the other user, if someone with a nickname is there; False if not.
+
+        Find the others under the lock, send outside it (sendall() may wait for a client that
+        does not read), and let a send to one that vanished fail quietly: its own thread cleans up.
+        """
+        # BEGIN SOLUTION: find the others under the lock, then send to each outside it, a try each
         with self._lock:
             others = [other for other in self._users if other is not user and other.nick]
-        for other in others:  # sent outside the lock: sendall() may block
+        for other in others:
             with contextlib.suppress(OSError):  # it vanished; its own thread cleans up
                 other.send_line(text)
         return bool(others)
+        # END SOLUTION
 
     def handle_client(self, sock):
         """One client's thread: a seat, a nickname, then relay its lines until it leaves."""

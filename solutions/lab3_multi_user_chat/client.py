@@ -49,7 +49,11 @@ def run_client(host, port, name, read_line=input, show=print):
 
 
 def send_typed_lines(sock, read_line):
-    """Send each typed line; at the end of input, leave with /quit."""
+    """Send each typed line; at the end of input (EOFError), leave with /quit.
+
+    The typing thread's body. sendall(), not send(): send() may send only part of a line.
+    """
+    # BEGIN SOLUTION: read_line() in a loop, sendall each line and its "\n", stop after /quit
     try:
         while True:
             try:
@@ -61,6 +65,7 @@ def send_typed_lines(sock, read_line):
                 return
     except OSError:  # the server is gone; the receiving thread reports it
         pass
+    # END SOLUTION
 
 
 def main(argv=None):

@@ -20,7 +20,7 @@ import time
 RECV_SIZE = 65535      # the largest UDP payload: a smaller buffer silently cuts big datagrams
 MAX_MESSAGE = 4096     # bytes in one message; longer ones are refused with an error
 IDLE_TIMEOUT = 30.0    # seconds of silence after which a member is forgotten
-SWEEP_EVERY = 1.0      # how often, at most, silent members are looked for
+SWEEP_EVERY = 0.25     # seconds: how often silent members are looked for, and shutdown() noticed
 NICKNAME = re.compile(r"[\w-]{1,20}")  # \w includes letters of every alphabet: Иван is fine
 
 
@@ -136,24 +136,29 @@ class UdpChatServer:
 
     def broadcast(self, text, sender=None):
         """Send a line to every member except the one at address `sender`."""
+        # BEGIN SOLUTION: send_to() each member but the sender
         for address in list(self.members):
             if address != sender:
                 self.send_to(address, text)
+        # END SOLUTION
 
     def send_to(self, address, text):
-        """One line, one datagram, with a "\\n" so that nc -u prints it as a line."""
+        """One line, one datagram, with a "\\n" so that nc -u prints it as a line.
+
+        A sendto() can fail (that address is unreachable now): UDP promises nothing, and one
+        member's trouble must not stop the server, so the error is dropped here.
+        """
+        # BEGIN SOLUTION: sendto the encoded line and its "\n"; an OSError is no reason to stop
         try:
             self.sock.sendto((text + "\n").encode("utf-8"), address)
         except OSError:  # e.g. that address can no longer be reached: UDP gives no guarantee
             pass
+        # END SOLUTION
 
     def shutdown(self):
-        """Stop serve_forever(); callable from any thread."""
+        """Stop serve_forever(), which notices within SWEEP_EVERY seconds (the standard library's
+        socketserver polls the same way); callable from any thread."""
         self._stopping.set()
-        # recvfrom() is blocked in another thread and closing the socket may not wake it:
-        # an empty datagram to ourselves does, on every OS.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as waker:
-            waker.sendto(b"", ("127.0.0.1" if self.address[0] == "0.0.0.0" else self.address[0], self.address[1]))
 
 
 def main(argv=None):
