@@ -4,8 +4,9 @@ A complete lab 3 chat server (PROTOCOL.md, "Lab 3"), built like the graded one: 
 thread per client, a Lock around the room, and the same interface (ChatServer(host, port),
 `address`, `serve_forever()`, `shutdown()`; run it with `python -m chatlab.bench.tuned_threads`).
 Only the way a line reaches the other members differs. It was the lab 3 reference until the
-reference became the simple design a student writes: a send lock per connection and a plain
-sendall() to each member in turn. This one shows how far threads go when every line counts.
+reference became the simple design a student writes: a send lock per connection, a plain
+sendall() to each member in turn and, for the bonus, an Outbox (a writer thread per client
+that sends its lines one by one). This one shows how far threads go when every line counts.
 
 Where the time goes, per line that reaches N - 1 members:
 
@@ -20,10 +21,12 @@ Where the time goes, per line that reaches N - 1 members:
   (10 and 50 clients, both regimes); without the yield, no better.
 - GIL hand-offs. A Python thread runs only while it holds the GIL, and handing the GIL to
   another thread costs the OS a wake-up and a switch. A writer thread woken for every line
-  (the first design) cost 12 us of CPU per line, and half of asyncio's lines/s. The simple
-  server wakes no writer, but N speakers' threads queue up for each other's send locks.
-  Here the thread of whoever spoke delivers, and a thread that finds another delivering
-  leaves its line in the queue and goes back to reading: nobody waits for a lock.
+  (this server's first design) cost 12 us of CPU per line, and half of asyncio's lines/s;
+  the reference's Outbox, the same idea, costs 5 to 14 us. Sending from each speaker's own
+  thread instead, under each member's send lock, did worse with 50 clients: every thread
+  fought for the GIL and for the others' locks. Here the thread of whoever spoke delivers,
+  and a thread that finds another delivering leaves its line in the queue and goes back to
+  reading: nobody waits for a lock.
 - MSG_DONTWAIT. send(data, MSG_DONTWAIT) takes what the member's socket buffer has room
   for and returns at once. So the delivering thread never waits for a slow client: only
   what did not fit goes to that client's own writer thread, which alone waits in sendall().
@@ -32,10 +35,12 @@ Where the time goes, per line that reaches N - 1 members:
   exceeded"). The asyncio peer has the same cap.
 
 asyncio makes one send per member per line too, and runs more Python per line (transports,
-protocols, stream buffers): 1.5 to 6 times this server's CPU per line. Measured with
-`chatlab bench --repeat 5` (2 CPUs: the load on one, the server on the other), when this was
-the reference: 1.30 to 1.38 times asyncio's lines/s with clients taking turns (10, 50, 200
-clients), 1.4 to 2.5 times when all send at once. README.md, "Benchmark", has today's table.
+protocols, stream buffers). Measured with `chatlab bench --repeat 5` (2 CPUs: the load on
+one, the server on the other; 10, 50 and 200 clients, each regime), this server delivered
+1.46 to 2.66 times asyncio's lines/s, with a third to a seventh of its CPU per line and a
+lower p99; the reference with its Outbox delivered 0.59 to 0.90 times asyncio's. The machine
+was shared with other work, so the absolute figures were noisy: README.md, "Benchmark", has
+the table.
 """
 import argparse
 import contextlib
