@@ -95,7 +95,7 @@ def _outcome(test: dict, lang: str = "en") -> TestOutcome:
         key, _, rest = line.partition(": ")
         if key in picked and not picked[key]:
             picked[key] = rest
-    name = test["name"].partition(": ")[2].replace("test_", "", 1).replace("_", " ")
+    name = test["name"].partition(": ")[2]  # in words: "two users hear each other"
     extra = test.get("extra_data", {})
     bonus = extra.get("bonus", test["max_score"] == 0)
     problem = picked[label("problem", lang)] or (story.strip().splitlines()[0] if story.strip() else "")
