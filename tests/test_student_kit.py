@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -102,6 +103,9 @@ def test_its_notebook_executes_headless_keeping_the_recorded_outputs(student_kit
     page = (tmp_path / "lab1_echo.html").read_text(encoding="utf-8")
     assert runner.RECORDED.strip() in page and "the same bytes came back: True" in page
     assert "<title>Lab 1: TCP echo server</title>" in page
+    images = re.findall(r"<img\b[^>]*>", page)
+    assert images and all(re.search(r'alt="[^"]+"', image) for image in images), "a picture without alt text"
+    assert 'alt="Two echo clients at once: each arrow is one recv or sendall of the server"' in page
     assert str(student_kit) not in page and str(Path.home()) not in page
 
 
