@@ -166,3 +166,15 @@ def test_the_classroom_workflow_grades_each_lab_with_partial_credit(student_kit,
     assert 0 < earned < lab1["max_score"] and lab1["status"] == "fail", "no partial credit"
     for step in ("lab2", "lab3", "lab4"):
         assert results[step]["max_score"] > 0 and sum(test["score"] for test in results[step]["tests"]) == 0
+
+
+@pytest.mark.parametrize("command, says", [
+    (["bench"], "chatlab: chatlab bench measures the reference server, which is not in this kit"),
+    (["release"], "does not exist (a student kit has no solutions/): nothing to release"),
+    (["release", "--student-kit", "another-kit"], "does not exist (a student kit has no solutions/)"),
+])
+def test_what_needs_the_reference_says_so_in_one_line(student_kit, command, says):
+    done = in_kit(student_kit, sys.executable, "-m", "chatlab.cli", *command)
+    assert done.returncode == 1 and says in done.stderr, done.stderr[-2000:]
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr[-2000:]
+    assert not (student_kit / "another-kit").exists()

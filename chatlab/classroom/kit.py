@@ -54,8 +54,8 @@ def build_student_kit(folder: Path, say=print) -> list[str]:
     from chatlab.notebook.runner import all_notebooks, execute, without_paths
     from chatlab.release import check, generate
 
-    if folder.exists() and any(folder.iterdir()):
-        raise KitError(f"{folder} is not empty: give a new or empty folder")
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise KitError(f"{folder} is not an empty folder: give a new or empty one")
     if check():
         raise KitError("labs/ is out of date with solutions/ (the notebooks run against it): run `chatlab release`")
     files: dict[str, bytes] = {name: path.read_bytes() for name, path in tool_files().items()
@@ -64,6 +64,7 @@ def build_student_kit(folder: Path, say=print) -> list[str]:
     files.update({f"labs/{name}": text.encode("utf-8") for name, text in generate().items()})
     files.update({f"tests/{name}": (KIT_ROOT / "tests" / name).read_bytes() for name in KIT_TESTS})
     files[".gitignore"] = (KIT_ROOT / ".gitignore").read_bytes()
+    files["README.md"] = kit_readme().encode("utf-8")
     files[WORKFLOW_IN_KIT] = WORKFLOW.read_bytes()
     for path in all_notebooks():
         say(f"{path.name}: running it against the reference, to record its outputs ...")
@@ -75,6 +76,21 @@ def build_student_kit(folder: Path, say=print) -> list[str]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
     return sorted(files)
+
+
+KIT_NOTE = """
+> **This is the student kit.** The reference solutions are not in it: where this README says
+> `--target solutions`, or `chatlab bench`, those need the full kit, and say so in one line.
+> The notebooks show what the reference did when the kit was built. Your code goes in `labs/`;
+> `chatlab grade` grades it, and so does GitHub Classroom on every push
+> (`.github/workflows/classroom.yml`).
+"""
+
+
+def kit_readme() -> str:
+    """The kit's README with a note under its title: what this kit leaves out, and where the student works."""
+    title, _, rest = (KIT_ROOT / "README.md").read_text(encoding="utf-8").partition("\n")
+    return f"{title}\n{KIT_NOTE}{rest}"
 
 
 def notebook_bytes(notebook) -> bytes:
