@@ -87,8 +87,9 @@ def keeps_recorded(ename: str, recorded: list, after_recorded: bool) -> bool:
 def without_paths(notebook):
     """`notebook` with this machine's paths taken out of its outputs: the kit's folder becomes a relative
     path, the home folder "~". A copy to hand out names no path of the machine that built it."""
-    home = str(Path.home())
-    replacements = [(str(KIT_ROOT) + os.sep, ""), (str(KIT_ROOT), "."), (home, "~")]
+    replacements = [(str(KIT_ROOT) + os.sep, ""), (str(KIT_ROOT), ".")]
+    if len(Path.home().parts) > 1:  # a home folder of "/" would turn every path into "~"
+        replacements.append((str(Path.home()), "~"))
 
     def clean(value):
         if isinstance(value, str):
