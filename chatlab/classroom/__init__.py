@@ -1,0 +1,1 @@
+"""For instructors: the Gradescope autograder, the student kit and its GitHub Classroom workflow."""
