@@ -1,4 +1,4 @@
-"""The `chatlab` command: serve, connect, demo, grade, bench, notebooks and release."""
+"""The `chatlab` command: serve, connect, demo, grade, bench, notebooks, release and gradescope."""
 from __future__ import annotations
 
 import argparse
@@ -173,11 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help=LAB_HELP + "; default lab3")
     shown.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
 
-    # Listed for --help only: main() hands grade, bench, notebooks and release to parsers of their own.
+    # Listed for --help only: main() hands these to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
     commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
     commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
-    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
+    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it, or write a "
+                                        "--student-kit (maintainers)")
+    commands.add_parser("gradescope", help="build a Gradescope autograder for one lab (instructors)")
     return parser
 
 
@@ -191,8 +193,15 @@ def main(argv=None) -> int:
         return grade(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
+    if argv[:1] == ["gradescope"]:
+        from chatlab.classroom import gradescope
+        return gradescope.main(argv[1:])
     if argv[:1] == ["bench"]:
-        from chatlab.bench import runner  # imports matplotlib: only this command pays for it
+        from chatlab.harness.session import ReferenceMissing
+        try:
+            from chatlab.bench import runner  # imports matplotlib: only this command pays for it
+        except ReferenceMissing as missing:  # a student kit
+            sys.exit(f"chatlab: {missing}")
         return runner.main(argv[1:])
     if argv[:1] == ["notebooks"]:
         from chatlab.notebook import runner  # imports nbclient: only this command pays for it
