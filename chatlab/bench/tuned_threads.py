@@ -22,7 +22,7 @@ Where the time goes, per line that reaches N - 1 members:
 - GIL hand-offs. A Python thread runs only while it holds the GIL, and handing the GIL to
   another thread costs the OS a wake-up and a switch. A writer thread woken for every line
   (this server's first design) cost 12 us of CPU per line, and half of asyncio's lines/s;
-  the reference's Outbox, the same idea, costs 5 to 14 us. Sending from each speaker's own
+  the reference's Outbox, the same idea, costs 4 to 14 us. Sending from each speaker's own
   thread instead, under each member's send lock, did worse with 50 clients: every thread
   fought for the GIL and for the others' locks. Here the thread of whoever spoke delivers,
   and a thread that finds another delivering leaves its line in the queue and goes back to
@@ -36,11 +36,11 @@ Where the time goes, per line that reaches N - 1 members:
 
 asyncio makes one send per member per line too, and runs more Python per line (transports,
 protocols, stream buffers). Measured with `chatlab bench --repeat 5` (2 CPUs: the load on
-one, the server on the other; 10, 50 and 200 clients, each regime), this server delivered
-1.46 to 2.66 times asyncio's lines/s, with a third to a seventh of its CPU per line and a
-lower p99; the reference with its Outbox delivered 0.59 to 0.90 times asyncio's. The machine
-was shared with other work, so the absolute figures were noisy: README.md, "Benchmark", has
-the table.
+one, the server on the other; 10, 50 and 200 clients, each regime; two runs), this server
+delivered 1.46 to 2.67 times asyncio's lines/s, with a lower p99 and from less than half to
+a seventh of its CPU per line; the reference with its Outbox delivered 0.37 to 0.93 times
+asyncio's. The machine was shared with other work, so the absolute figures were noisy:
+README.md, "Benchmark", has the table.
 """
 import argparse
 import contextlib
