@@ -111,6 +111,8 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints")
     parser.add_argument("--score-json", metavar="FILE",
                         help="also write the results in Gradescope's results.json format")
+    parser.add_argument("--rubric", metavar="FILE", help="the rubric, a TOML file like chatlab/grading/rubric.toml "
+                                                         "(weights, best or sum, bonus); default: that file")
     parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
                         help="only the tests whose names match, as with pytest -k (within LAB, if given)")
     return parser
@@ -125,6 +127,12 @@ def grade(argv) -> int:
         target_dir(args.target)
     except ValueError as error:
         sys.exit(f"chatlab: {error}")
+    if args.rubric:
+        from chatlab.grading import rubric
+        try:
+            rubric.use(Path(args.rubric).expanduser())
+        except rubric.RubricError as error:
+            sys.exit(f"chatlab: {error}")
     announce("grading", args.target, args.lab.stem if args.lab else "all labs")
     target = args.target if args.target in ("labs", "solutions") else str(Path(args.target).expanduser().resolve())
     command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", args.lang,
