@@ -177,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Listed for --help only: main() hands grade, bench, notebooks and release to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
+    commands.add_parser("grade-all", help="grade a class: one folder per student, into a CSV gradebook")
     commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
     commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
     commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
@@ -187,6 +188,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["grade"]:
         return grade(argv[1:])
+    if argv[:1] == ["grade-all"]:
+        from chatlab.classroom import grade_all
+        return grade_all.main(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
     if argv[:1] == ["bench"]:
