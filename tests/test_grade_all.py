@@ -1,0 +1,182 @@
+"""`chatlab grade-all` (chatlab/classroom/): a class graded into a CSV gradebook, as each student alone.
+
+A small class built by tests/classroom/make_class.py is graded through the command, and each
+row is compared with grading that student's copy alone (tests/grading.py grade()). Hostile
+submissions (tests/classroom/) take no shortcut and do no harm; a submission past its time
+limit is stopped with every process it started; a re-run grades only what changed; Ctrl+C
+leaves only finished students in the gradebook.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+from classroom.make_class import make_class
+from grading import grade
+
+from chatlab.catalog import SOLUTIONS_DIR, find_lab
+from chatlab.classroom import gradebook
+from chatlab.classroom.submissions import copy_into, fingerprint, read_submission
+
+CLASSROOM = Path(__file__).resolve().parent / "classroom"
+SMALL_CLASS = ("lab1_reads_once", "load_syntax_error")   # broken ones, graded in a few seconds
+RUN_LIMIT = 240   # seconds a grade-all run of these tests may take before the test fails
+
+
+def grade_all(folder: Path, *options: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chatlab", "grade-all", str(folder), *options],
+                          capture_output=True, text=True, timeout=RUN_LIMIT, env=dict(os.environ, **(env or {})))
+
+
+def rows_of(path: Path) -> dict[str, dict]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def leftovers(marker: str) -> list[str]:
+    """Command lines of processes still running that mention `marker` (a test's own folder)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        command = " ".join(process.info["cmdline"] or [])
+        if marker in command:
+            found.append(command)
+    return found
+
+
+# --- submissions as students hand them in -----------------------------------------------------
+
+def test_a_submission_is_read_in_the_kits_layout_with_short_names_or_flat_for_the_lab_given(tmp_path):
+    kit = tmp_path / "kit"
+    (kit / "lab2").mkdir(parents=True)
+    (kit / "lab2" / "server.py").write_text("pass\n", encoding="utf-8")
+    (kit / "lab3_multi_user_chat").mkdir()   # a folder without a lab's file: not handed in
+    assert list(read_submission(kit).labs) == ["lab2_two_user_chat"]
+    assert read_submission(kit).not_handed_in == ["lab1_echo", "lab3_multi_user_chat", "lab4_udp_chat"]
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "client.py").write_text("pass\n", encoding="utf-8")
+    assert read_submission(flat, find_lab("4")).labs == {"lab4_udp_chat": flat}
+    assert "--lab" in read_submission(flat).problem and not read_submission(flat).labs
+
+
+def test_the_copy_holds_the_labs_handed_in_and_the_protocol_never_the_reference(tmp_path):
+    student = tmp_path / "student"
+    (student / "lab1_echo" / "__pycache__").mkdir(parents=True)
+    (student / "lab1_echo" / "server.py").write_text("pass\n", encoding="utf-8")
+    (student / "lab1_echo" / "__pycache__" / "server.cpython-311.pyc").write_bytes(b"cached")
+    (student / "lab1_echo" / "client.py").symlink_to(SOLUTIONS_DIR / "lab1_echo" / "client.py")
+    copy = copy_into(read_submission(student), tmp_path / "copy")
+    assert sorted(str(path.relative_to(copy)) for path in copy.rglob("*")) == [
+        "PROTOCOL.md", "lab1_echo", "lab1_echo/client.py", "lab1_echo/server.py"]
+    assert (copy / "lab1_echo" / "client.py").is_symlink(), "a link to the reference stays a link, which the sandbox refuses"
+
+
+def test_the_fingerprint_changes_with_what_is_graded_and_with_the_rubric_only(tmp_path):
+    (tmp_path / "lab1_echo").mkdir()
+    server = tmp_path / "lab1_echo" / "server.py"
+    server.write_text("pass\n", encoding="utf-8")
+    before = fingerprint(read_submission(tmp_path), "rubric")
+    (tmp_path / "notes.txt").write_text("not graded\n", encoding="utf-8")
+    assert fingerprint(read_submission(tmp_path), "rubric") == before
+    assert fingerprint(read_submission(tmp_path), "another rubric") != before
+    server.write_text("pass  # edited\n", encoding="utf-8")
+    assert fingerprint(read_submission(tmp_path), "rubric") != before
+
+
+def test_a_gradebook_that_is_not_one_is_one_clear_line(tmp_path):
+    path = tmp_path / "grades.csv"
+    path.write_text("name,mark\nalice,5\n", encoding="utf-8")
+    with pytest.raises(gradebook.GradebookError, match="line 2: not a row chatlab grade-all wrote"):
+        gradebook.read(path)
+    done = grade_all(tmp_path, "--csv", str(path))
+    assert done.returncode != 0 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    missing = grade_all(tmp_path / "nowhere")
+    assert missing.stderr.strip() == f"chatlab: '{tmp_path / 'nowhere'}' is not a folder (give the folder holding " \
+                                     "one folder per student)"
+
+
+# --- a class, graded as each student alone ---------------------------------------------------
+
+def test_a_class_is_graded_as_each_student_alone_and_a_rerun_grades_only_what_changed(tmp_path):
+    students = make_class(tmp_path / "class", broken=SMALL_CLASS)
+    for bulky in ("reference_all_labs", "reference_lab3_only", "short_folder_names", "starter_code"):
+        students.remove(bulky)  # the whole class is graded in the README's run: here, the quick ones
+        shutil.rmtree(tmp_path / "class" / bulky)
+    escape = tmp_path / "escaped.txt"
+    book, reports = tmp_path / "grades.csv", tmp_path / "reports"
+    done = grade_all(tmp_path / "class", "--lab", "lab1", "--jobs", "2", "--csv", str(book),
+                     "--reports", str(reports), env={"CHATLAB_ESCAPE_FILE": str(escape)})
+    assert done.returncode == 0, done.stderr
+    rows = rows_of(book)
+    assert sorted(rows) == students
+    assert not escape.exists(), "the sandbox let a submission write outside its folder"
+    for student in ("empty_folder", "notes_only"):
+        assert rows[student]["status"] == "not handed in" and rows[student]["seconds"] == "0.0"
+    assert rows["flat_upload"]["lab1_echo"] == "27" and rows["flat_upload"]["status"] == "graded"
+    assert rows["flat_upload_syntax_error"]["status"] == "does not load"
+    assert "lab1_echo/server.py" in rows["flat_upload_syntax_error"]["note"]
+    assert "writing outside the submission's folder is not allowed" in (reports / "writes_outside.txt").read_text()
+    assert "reading the reference solutions is not allowed" in (reports / "imports_the_reference.txt").read_text()
+    assert "lab4_udp_chat: not handed in" in (reports / "flat_upload.txt").read_text()
+    for student, row in rows.items():
+        submission = read_submission(tmp_path / "class" / student, find_lab("lab1"))
+        if not submission.labs:
+            continue
+        alone = grade(copy_into(submission, tmp_path / "alone" / student))
+        for lab in submission.labs:
+            required = sum(test["score"] for test in alone.tests
+                           if test["name"].startswith(f"{lab}: ") and test["max_score"] > 0)
+            assert float(row[lab]) == required, f"{student}, {lab}: {row[lab]} in the gradebook, {required} alone"
+        assert float(row["grade"]) == pytest.approx(alone.score, abs=0.01), student
+
+    again = grade_all(tmp_path / "class", "--lab", "lab1", "--csv", str(book))
+    assert f"grading 0 of {len(students)} students" in again.stderr and rows_of(book) == rows
+    (tmp_path / "class" / "flat_upload" / "client.py").write_text("# handed in again, broken\n", encoding="utf-8")
+    third = grade_all(tmp_path / "class", "--lab", "lab1", "--csv", str(book))
+    assert f"grading 1 of {len(students)} students" in third.stderr
+    assert rows_of(book)["flat_upload"]["lab1_echo"] != "27"
+
+
+def test_a_submission_past_its_time_limit_is_stopped_with_every_process_it_started(tmp_path):
+    shutil.copytree(CLASSROOM / "hangs_at_start", tmp_path / "class" / "hangs_at_start")
+    work = tmp_path / "work"
+    work.mkdir()
+    done = grade_all(tmp_path / "class", "--time-limit", "6", "--csv", str(tmp_path / "grades.csv"),
+                     env={"TMPDIR": str(work)})
+    row = rows_of(tmp_path / "grades.csv")["hangs_at_start"]
+    assert row["status"] == "timed out" and row["lab1_echo"] == "" and float(row["seconds"]) < 6 + 15
+    assert done.returncode == 0
+    assert leftovers(str(work)) == [], "a process of the stopped grading outlived it"
+
+
+@pytest.mark.skipif(os.name == "nt", reason="sends SIGINT, as Ctrl+C does on Linux and macOS")
+def test_ctrl_c_leaves_only_the_finished_students_in_the_gradebook(tmp_path):
+    (tmp_path / "class" / "a_flat").mkdir(parents=True)
+    for name in ("server.py", "client.py"):
+        (tmp_path / "class" / "a_flat" / name).write_bytes((SOLUTIONS_DIR / "lab1_echo" / name).read_bytes())
+    shutil.copytree(CLASSROOM / "hangs_at_start", tmp_path / "class" / "b_hangs")
+    work, book = tmp_path / "work", tmp_path / "grades.csv"
+    work.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "chatlab", "grade-all", str(tmp_path / "class"), "--lab", "1",
+                                "--jobs", "1", "--csv", str(book)], stderr=subprocess.PIPE, text=True,
+                               env=dict(os.environ, TMPDIR=str(work)))
+    lines: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True).start()
+    try:
+        while "1/2 done" not in (line := lines.get(timeout=60)):
+            assert "2/2 done" not in line
+        process.send_signal(signal.SIGINT)
+        assert process.wait(30) == 130
+    finally:
+        process.kill()
+    assert list(rows_of(book)) == ["a_flat"], "only the finished student has a row"
+    assert leftovers(str(work)) == [], "a process of the interrupted grading outlived it"
