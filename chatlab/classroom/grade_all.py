@@ -32,7 +32,9 @@ from chatlab.classroom.submissions import Submission, class_submissions, copy_in
 from chatlab.grading import rubric
 from chatlab.sandbox.guard import LIMITS
 
+INTERRUPTED = 2      # pytest's exit code after a Ctrl+C: its results are partial, never a score
 TIME_LIMIT = 300.0   # seconds one student's grading may take (all four labs of a correct one: about 20 s)
+ANSWER_MARGIN = 60.0  # seconds past the time limit (a run is killed there) before a missing answer is a bug
 FAILURES = (DOES_NOT_LOAD, TIMED_OUT, ERROR)
 GRADE_ALL_HELP = "grade a class: one folder per student, into a CSV gradebook (and a report per student)"
 
@@ -45,7 +47,8 @@ def parser() -> argparse.ArgumentParser:
                         help="students graded at once (default: the number of CPU cores, %(default)s here)")
     parsed.add_argument("--csv", default="gradebook.csv", metavar="FILE", help="the gradebook (default: %(default)s)")
     parsed.add_argument("--reports", metavar="DIR", help="also write a report per student, DIR/STUDENT.txt")
-    parsed.add_argument("--rubric", metavar="FILE", help="the rubric, a TOML file (default: chatlab/grading/rubric.toml)")
+    parsed.add_argument("--rubric", metavar="FILE",
+                        help="the rubric, a TOML file (default: chatlab/grading/rubric.toml)")
     parsed.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
                         help="one student's grading is stopped past this (default: %(default)g)")
     parsed.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints in the reports")
@@ -58,37 +61,43 @@ class Settings:
     reports: Path | None
     time_limit: float
     lang: str
-    rubric_text: str
+    rubric_text: str   # the rubric in force, as part of every fingerprint
 
 
 def main(argv) -> int:
     args = parser().parse_args(argv)
     root = Path(args.submissions).expanduser()
     try:
-        settings = Settings(args.lab and find_lab(args.lab).stem, args.reports and Path(args.reports).expanduser(),
-                            args.time_limit, args.lang, "")
         if not root.is_dir():
             raise ValueError(f"{args.submissions!r} is not a folder (give the folder holding one folder per student)")
         if args.jobs < 1 or args.time_limit <= 0:
             raise ValueError("--jobs and --time-limit must be more than 0")
+        lab = find_lab(args.lab) if args.lab else None
         chosen = rubric.use(Path(args.rubric).expanduser()) if args.rubric else rubric.active()
-        settings.rubric_text = f"{chosen.weights} {chosen.counts} {chosen.bonus}"  # a new rubric grades again
+        settings = Settings(lab and lab.stem, args.reports and Path(args.reports).expanduser(), args.time_limit,
+                            args.lang, rubric_text=f"{chosen.weights} {chosen.counts} {chosen.bonus}")
         csv_path = Path(args.csv).expanduser()
         kept = gradebook.read(csv_path)
-        submissions = class_submissions(root, args.lab and find_lab(args.lab))
+        submissions = class_submissions(root, lab)
+        # What is graded and how: a student whose fingerprint is the gradebook's is not graded again.
+        prints = {sub.student: fingerprint(sub, settings.lab or "", settings.rubric_text) for sub in submissions}
+        if settings.reports:
+            settings.reports.mkdir(parents=True, exist_ok=True)
     except (ValueError, OSError) as error:  # RubricError and GradebookError are ValueErrors
         sys.exit(f"chatlab: {error}")
-    if settings.reports:
-        settings.reports.mkdir(parents=True, exist_ok=True)
-    prints = {sub.student: fingerprint(sub, settings.lab or "", settings.rubric_text) for sub in submissions}
     rows = {student: row for student, row in kept.items()
             if prints.get(student) == row.fingerprint and row.status != ERROR}
     todo = [sub for sub in submissions if sub.student not in rows]
     say(f"chatlab: grading {len(todo)} of {len(submissions)} students in {root} ({len(rows)} unchanged since "
         f"the last run), {args.jobs} at a time, at most {args.time_limit:g} s each")
-    say(f"chatlab: not enforced by the operating system here: {LIMITS}")
+    say(f"chatlab: not enforced by the operating system: {LIMITS}; nor is anything yet for a lab file's top "
+        "level, which the grader first imports unguarded to check that it loads")
     gradebook.write(csv_path, rows)
-    return Class(todo, prints, rows, settings, csv_path, args.jobs).run()
+    try:
+        return Class(todo, prints, rows, settings, csv_path, args.jobs).run()
+    except queue.Empty:  # a worker that never answered: each run is killed at its limit, so a bug of ours
+        sys.exit(f"chatlab: a student's grading gave no answer within {args.time_limit + ANSWER_MARGIN:g} s; "
+                 f"the gradebook {csv_path} holds the students who finished")
 
 
 def say(line: str) -> None:
@@ -117,7 +126,7 @@ class Class:
         started, failures = time.monotonic(), 0
         try:
             for count in range(1, len(self.todo) + 1):
-                row = self.done.get(timeout=self.settings.time_limit + 60)  # a run is killed at its limit
+                row = self.done.get(timeout=self.settings.time_limit + ANSWER_MARGIN)
                 self.rows[row.student] = row
                 gradebook.write(self.csv_path, self.rows)
                 failures += row.status in FAILURES
@@ -153,7 +162,11 @@ class Class:
                 submission = self.waiting.get_nowait()
             except queue.Empty:
                 return
-            row = self.grade(submission)
+            try:
+                row = self.grade(submission)
+            except Exception as error:  # a file that cannot be copied, a score that cannot be read: the row says so
+                row = Row(submission.student, ERROR, seconds=0.0, fingerprint=self.prints[submission.student],
+                          note=f"{type(error).__name__}: {error}")
             if not self.stopping.is_set():
                 self.done.put(row)
 
@@ -185,6 +198,8 @@ class Class:
             results = None
             if finished.timed_out:
                 row.status, row.note = TIMED_OUT, f"grading took over {settings.time_limit:g} s and was stopped"
+            elif finished.exit_code == INTERRUPTED:
+                row.status, row.note = ERROR, "the grader was interrupted (Ctrl+C)"
             elif (work / "results.json").is_file():
                 results = json.loads((work / "results.json").read_text(encoding="utf-8"))
                 fill_row(row, submission, results)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from chatlab.catalog import LABS
 
-GRADED, NOT_HANDED_IN, DOES_NOT_LOAD, TIMED_OUT, ERROR = "graded", "not handed in", "does not load", "timed out", "error"
+GRADED, NOT_HANDED_IN, DOES_NOT_LOAD = "graded", "not handed in", "does not load"
+TIMED_OUT, ERROR = "timed out", "error"
 STATUSES = (GRADED, NOT_HANDED_IN, DOES_NOT_LOAD, TIMED_OUT, ERROR)
 COLUMNS = ["student", *(lab.stem for lab in LABS), "bonus", "grade", "status", "seconds", "note", "fingerprint"]
 

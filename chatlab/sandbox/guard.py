@@ -27,8 +27,9 @@ import sys
 import tempfile
 
 SOLUTIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "solutions")
-LIMITS = ("a submission's writes, reads of solutions/ and programs are refused by a Python audit hook, not by "
-          "the operating system: code that rewrites the standard library's functions at run time could get past it")
+LIMITS = ("a submission's writes outside its folder, reads of solutions/ and other programs are refused by a Python "
+          "audit hook, which sees what Python is asked to do: code that rewrites the standard library's functions "
+          "at run time could get past it")
 WRITING_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 CHANGES = {  # audit event -> the indexes of its arguments that are paths it changes
     "os.remove": (0,), "os.rmdir": (0,), "os.mkdir": (0,), "os.rename": (0, 1), "os.link": (0, 1),
@@ -46,8 +47,8 @@ def install(target: str | os.PathLike) -> None:
     Everything the hook needs is bound here, in its closure: a submission that replaces this
     module's names or os.path's functions later changes nothing the hook uses.
     """
-    realpath, normcase, join, getcwd, fsdecode = os.path.realpath, os.path.normcase, os.path.join, os.getcwd, os.fsdecode
-    commonpath = os.path.commonpath
+    realpath, normcase, join, commonpath = os.path.realpath, os.path.normcase, os.path.join, os.path.commonpath
+    getcwd, fsdecode = os.getcwd, os.fsdecode
 
     def resolved(path) -> str:
         return normcase(realpath(join(getcwd(), fsdecode(path))))
