@@ -180,3 +180,55 @@ def test_ctrl_c_leaves_only_the_finished_students_in_the_gradebook(tmp_path):
         process.kill()
     assert list(rows_of(book)) == ["a_flat"], "only the finished student has a row"
     assert leftovers(str(work)) == [], "a process of the interrupted grading outlived it"
+
+
+# --- the guard on a submission's processes (chatlab/sandbox/guard.py) ---------------------------
+
+GUARDED_TRIES = '''
+import os, subprocess, sys, tempfile
+from pathlib import Path
+from chatlab.sandbox import guard
+guard.install(sys.argv[1])
+def attempt(name, action):
+    try:
+        action()
+        print(name, "allowed")
+    except PermissionError as error:
+        print(name, "refused", error)
+attempt("write inside", lambda: (Path(sys.argv[1]) / "notes.txt").write_text("mine"))
+attempt("write in the temporary folder", lambda: tempfile.TemporaryFile("w").close())
+attempt("write outside", lambda: open(sys.argv[2], "w"))
+attempt("rename outside", lambda: os.rename(Path(sys.argv[1]) / "notes.txt", sys.argv[2]))
+attempt("read the reference", lambda: open(Path(guard.SOLUTIONS) / "lab1_echo" / "server.py").read())
+attempt("list the reference", lambda: os.listdir(guard.SOLUTIONS))
+attempt("start a program", lambda: subprocess.run([sys.executable, "-c", "pass"]))
+attempt("load native code", lambda: __import__("ctypes"))
+'''
+
+
+def guarded(target, outside, temporary) -> dict[str, str]:
+    """What a guarded process may do: {attempt: "<attempt> allowed" or "<attempt> refused <why>"}."""
+    temporary.mkdir()
+    done = subprocess.run([sys.executable, "-c", GUARDED_TRIES, str(target), str(outside)], capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, TMPDIR=str(temporary), TEMP=str(temporary)))
+    assert done.returncode == 0, done.stderr
+    return {line.split(" allowed")[0].split(" refused")[0]: line for line in done.stdout.splitlines()}
+
+
+def test_the_guard_refuses_writes_outside_the_reference_other_programs_and_native_code(tmp_path):
+    (tmp_path / "submission").mkdir()
+    tries = guarded(tmp_path / "submission", tmp_path / "outside.txt", tmp_path / "tmp")
+    assert tries["write inside"].endswith("allowed") and tries["write in the temporary folder"].endswith("allowed")
+    for name in ("write outside", "rename outside"):
+        assert "refused chatlab's sandbox: writing outside the submission's folder is not allowed" in tries[name]
+    for name in ("read the reference", "list the reference"):
+        assert "refused chatlab's sandbox: reading the reference solutions is not allowed" in tries[name]
+    assert "refused chatlab's sandbox: starting another program is not allowed" in tries["start a program"]
+    assert "refused" in tries["load native code"]
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_the_guard_lets_the_reference_itself_be_graded(tmp_path):
+    tries = guarded(SOLUTIONS_DIR, tmp_path / "outside.txt", tmp_path / "tmp")
+    assert tries["read the reference"].endswith("allowed") and tries["list the reference"].endswith("allowed")
+    assert "refused" in tries["write outside"]
