@@ -27,7 +27,7 @@ from types import SimpleNamespace
 from chatlab.catalog import find_lab
 from chatlab.classroom import gradebook
 from chatlab.classroom.gradebook import DOES_NOT_LOAD, ERROR, GRADED, NOT_HANDED_IN, TIMED_OUT, Row
-from chatlab.classroom.grader_run import GraderProcess, grader_command, grader_environment
+from chatlab.classroom.grader_run import GraderProcess, grader_command
 from chatlab.classroom.submissions import Submission, class_submissions, copy_into, fingerprint
 from chatlab.grading import rubric
 from chatlab.sandbox.guard import LIMITS
@@ -182,11 +182,9 @@ class Class:
         with tempfile.TemporaryDirectory(prefix="chatlab-class-") as scratch:
             work = Path(scratch)
             target = copy_into(submission, work / "submission")
-            (work / "tmp").mkdir()
-            private = str(work / "tmp")  # the submission's temporary folder: the sandbox lets it write there
             command = grader_command(target, work / "results.json", keyword=" or ".join(sorted(submission.labs)),
                                      lang=settings.lang)
-            process = GraderProcess(command, work, grader_environment(TMPDIR=private, TEMP=private, TMP=private))
+            process = GraderProcess(command, work)
             with self.lock:
                 self.running.add(process)
             if self.stopping.is_set():

@@ -1,7 +1,9 @@
 """One run of the grader in a process of its own, bounded in time, and killed with all it started.
 
 `grader_command` is the command `chatlab grade` runs, as a list; `GraderProcess` runs it with
-its output in a file (nothing to drain, nothing lost when it is killed) and a hard time limit.
+its output in a file (nothing to drain, nothing lost when it is killed), a temporary folder of
+its own and a hard time limit. `chatlab grade-all` and the kit's tests (tests/grading.py) both
+grade this way, so a student graded in a class is graded as when graded alone.
 Killing it kills its descendants too, by their ids (psutil, on every OS): the sandboxed server
 processes and students' clients of a submission that hangs go with the run that started them.
 """
@@ -30,12 +32,6 @@ def grader_command(target, score_json, keyword: str | None = None, lang: str = "
     return command + (["-k", keyword] if keyword else [])
 
 
-def grader_environment(**more: str) -> dict[str, str]:
-    """The environment `chatlab grade` gives the grader: no bytecode caches, no third-party pytest plugins."""
-    return dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8",
-                PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", **more)
-
-
 @dataclass
 class Finished:
     """How a grader run ended."""
@@ -46,14 +42,22 @@ class Finished:
 
 
 class GraderProcess:
-    """A grader command running in `folder` (its output goes to folder/output.txt)."""
+    """A grader command running in `folder`: its output goes to folder/output.txt, and folder/tmp is the
+    temporary folder of the run and of the submission's processes (the only one the sandbox lets them write)."""
 
-    def __init__(self, command: list[str], folder: Path, env: dict[str, str] | None = None):
+    def __init__(self, command: list[str], folder: Path):
         self.folder = Path(folder)
+        private = self.folder / "tmp"
+        private.mkdir()
+        # As `chatlab grade` runs it (no bytecode caches, no third-party pytest plugins), with a temporary folder
+        # of its own: a submission may write there, and nowhere near another's.
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8",
+                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
+                   TMPDIR=str(private), TEMP=str(private), TMP=str(private))
         self._output = open(self.folder / "output.txt", "w+", encoding="utf-8", errors="replace")
         self._killed = threading.Event()
         self.started = time.monotonic()
-        self.process = subprocess.Popen(command, cwd=self.folder, env=env or grader_environment(),
+        self.process = subprocess.Popen(command, cwd=self.folder, env=env,
                                         stdin=subprocess.DEVNULL, stdout=self._output, stderr=subprocess.STDOUT)
 
     def wait(self, limit: float) -> Finished:

@@ -7,8 +7,8 @@ into a PermissionError in the submission's own call, which the grader then repor
 other error:
 - opening a file for writing, or creating, removing, renaming, linking or changing one,
   outside the target folder (the submission's copy), the temporary folder
-  (tempfile.gettempdir(); `chatlab grade-all` gives each submission one of its own) and the
-  null device;
+  (tempfile.gettempdir(); each grader run of chatlab.classroom.grader_run, as `chatlab grade-all`
+  starts them, has one of its own) and the null device;
 - opening, importing or listing anything under the kit's solutions/ folder, unless the target
   is in it (grading the reference itself);
 - starting another program (subprocess, os.system, os.exec*, os.spawn*, os.posix_spawn): it
