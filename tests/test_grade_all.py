@@ -67,6 +67,7 @@ def test_a_submission_is_read_in_the_kits_layout_with_short_names_or_flat_for_th
     assert "--lab" in read_submission(flat).problem and not read_submission(flat).labs
 
 
+@pytest.mark.skipif(os.name == "nt", reason="making a symbolic link needs a privilege on Windows")
 def test_the_copy_holds_the_labs_handed_in_and_the_protocol_never_the_reference(tmp_path):
     student = tmp_path / "student"
     (student / "lab1_echo" / "__pycache__").mkdir(parents=True)
@@ -219,3 +220,15 @@ def test_the_guard_lets_the_reference_itself_be_graded(tmp_path):
     tries = guarded(SOLUTIONS_DIR, tmp_path / "outside.txt", tmp_path / "tmp")
     assert tries["read the reference"].endswith("allowed") and tries["list the reference"].endswith("allowed")
     assert "refused" in tries["write outside"]
+
+
+def test_the_rubric_of_a_class_is_a_file_and_a_new_rubric_grades_again(tmp_path):
+    (tmp_path / "class" / "flat").mkdir(parents=True)
+    for name in ("server.py", "client.py"):
+        (tmp_path / "class" / "flat" / name).write_bytes((SOLUTIONS_DIR / "lab1_echo" / name).read_bytes())
+    book, echo_counts = tmp_path / "grades.csv", tmp_path / "echo_counts.toml"
+    echo_counts.write_text('[weights]\nlab1_echo = 0.5\n', encoding="utf-8")
+    first = grade_all(tmp_path / "class", "--lab", "1", "--csv", str(book))
+    assert first.returncode == 0 and rows_of(book)["flat"]["grade"] == "0.00", "the default rubric: echo earns 0"
+    second = grade_all(tmp_path / "class", "--lab", "1", "--csv", str(book), "--rubric", str(echo_counts))
+    assert "grading 1 of 1 students" in second.stderr and rows_of(book)["flat"]["grade"] == "50.00"

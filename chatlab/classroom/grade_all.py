@@ -94,7 +94,7 @@ def main(argv) -> int:
         "level, which the grader first imports unguarded to check that it loads")
     gradebook.write(csv_path, rows)
     try:
-        return Class(todo, prints, rows, settings, csv_path, args.jobs).run()
+        return ClassRun(todo, prints, rows, settings, csv_path, args.jobs).run()
     except queue.Empty:  # a worker that never answered: each run is killed at its limit, so a bug of ours
         sys.exit(f"chatlab: a student's grading gave no answer within {args.time_limit + ANSWER_MARGIN:g} s; "
                  f"the gradebook {csv_path} holds the students who finished")
@@ -104,7 +104,7 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-class Class:
+class ClassRun:
     """The pool: `jobs` worker threads, each running one student's grader at a time; the main thread
     collects, writes the gradebook and the progress line, and on Ctrl+C kills the runs in progress."""
 
