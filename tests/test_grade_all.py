@@ -183,10 +183,10 @@ def attempt(name, action):
         print(name, "allowed")
     except PermissionError as error:
         print(name, "refused", error)
-attempt("write inside", lambda: (Path(sys.argv[1]) / "notes.txt").write_text("mine"))
+attempt("write inside", lambda: Path(sys.argv[3]).write_text("mine"))
 attempt("write in the temporary folder", lambda: tempfile.TemporaryFile("w").close())
 attempt("write outside", lambda: open(sys.argv[2], "w"))
-attempt("rename outside", lambda: os.rename(Path(sys.argv[1]) / "notes.txt", sys.argv[2]))
+attempt("rename outside", lambda: os.rename(sys.argv[3], sys.argv[2]))
 attempt("read the reference", lambda: open(Path(guard.SOLUTIONS) / "lab1_echo" / "server.py").read())
 attempt("list the reference", lambda: os.listdir(guard.SOLUTIONS))
 attempt("start a program", lambda: subprocess.run([sys.executable, "-c", "pass"]))
@@ -194,18 +194,23 @@ attempt("load native code", lambda: __import__("ctypes"))
 '''
 
 
-def guarded(target, outside, temporary) -> dict[str, str]:
-    """What a guarded process may do: {attempt: "<attempt> allowed" or "<attempt> refused <why>"}."""
+def guarded(target, outside, temporary, inside) -> dict[str, str]:
+    """What a process guarded for `target` may do: {attempt: "<attempt> allowed" or "<attempt> refused <why>"}.
+
+    It writes `inside` (a file it may write) and tries to write `outside`.
+    """
     temporary.mkdir()
-    done = subprocess.run([sys.executable, "-c", GUARDED_TRIES, str(target), str(outside)], capture_output=True,
-                          text=True, timeout=60, env=dict(os.environ, TMPDIR=str(temporary), TEMP=str(temporary)))
+    done = subprocess.run([sys.executable, "-c", GUARDED_TRIES, str(target), str(outside), str(inside)],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, TMPDIR=str(temporary), TEMP=str(temporary)))
     assert done.returncode == 0, done.stderr
     return {line.split(" allowed")[0].split(" refused")[0]: line for line in done.stdout.splitlines()}
 
 
 def test_the_guard_refuses_writes_outside_the_reference_other_programs_and_native_code(tmp_path):
     (tmp_path / "submission").mkdir()
-    tries = guarded(tmp_path / "submission", tmp_path / "outside.txt", tmp_path / "tmp")
+    tries = guarded(tmp_path / "submission", tmp_path / "outside.txt", tmp_path / "tmp",
+                    inside=tmp_path / "submission" / "notes.txt")
     assert tries["write inside"].endswith("allowed") and tries["write in the temporary folder"].endswith("allowed")
     for name in ("write outside", "rename outside"):
         assert "refused chatlab's sandbox: writing outside the submission's folder is not allowed" in tries[name]
@@ -217,7 +222,7 @@ def test_the_guard_refuses_writes_outside_the_reference_other_programs_and_nativ
 
 
 def test_the_guard_lets_the_reference_itself_be_graded(tmp_path):
-    tries = guarded(SOLUTIONS_DIR, tmp_path / "outside.txt", tmp_path / "tmp")
+    tries = guarded(SOLUTIONS_DIR, tmp_path / "outside.txt", tmp_path / "tmp", inside=tmp_path / "tmp" / "notes.txt")
     assert tries["read the reference"].endswith("allowed") and tries["list the reference"].endswith("allowed")
     assert "refused" in tries["write outside"]
 
