@@ -138,8 +138,8 @@ class ClassRun:
                     process.kill()
             for worker in workers:
                 worker.join(30)
-            say(f"\nchatlab: stopped; the gradebook {self.csv_path} holds the {len(self.rows)} students "
-                f"who finished, and a re-run grades the others")
+            say(f"\nchatlab: stopped; the gradebook {self.csv_path} holds only the students who finished "
+                f"({len(self.rows)} of {len(self.prints)}), and a re-run grades the others")
             return 130
         if sys.stderr.isatty():
             say("")
