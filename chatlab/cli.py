@@ -1,4 +1,4 @@
-"""The `chatlab` command: serve, connect, demo, grade, bench, notebooks and release."""
+"""The `chatlab` command: serve, connect, demo, grade, bench, notebooks, release and gradescope."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from chatlab import demo, release
+from chatlab.addresses import EVERYWHERE, addresses_to_share, bind_problem, ipv6_refusal
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, TARGET_HELP, find_lab, load_module, target_dir, whose_code
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
@@ -51,8 +52,13 @@ def serve(args) -> int:
     announce("running", args.target, f"{args.lab.stem}/server.py")
     module = load(args.lab, "server", args.target)
     options = {"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}
-    server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
+    try:
+        server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
+    except OSError as error:
+        sys.exit(bind_problem(error, args.host, args.port))
     print("listening on %s:%d" % tuple(server.address), flush=True)
+    if args.host in EVERYWHERE:
+        print("others connect to: " + ", ".join(addresses_to_share(args.host, server.address[1])), flush=True)
     failure = []
 
     def run():
@@ -175,17 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help=LAB_HELP + "; default lab3")
     shown.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
 
-    # Listed for --help only: main() hands grade, bench, notebooks and release to parsers of their own.
+    # Listed for --help only: main() hands these to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
     commands.add_parser("grade-all", help="grade a class: one folder per student, into a CSV gradebook")
     commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
     commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
-    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it (maintainers)")
+    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it, or write a "
+                                        "--student-kit (maintainers)")
+    commands.add_parser("gradescope", help="build a Gradescope autograder for one lab (instructors)")
     return parser
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["serve"], ["connect"]):
+        refusal = ipv6_refusal(build_parser().parse_args(argv).host)
+        if refusal:
+            sys.exit(refusal)
     if argv[:1] == ["grade"]:
         return grade(argv[1:])
     if argv[:1] == ["grade-all"]:
@@ -193,8 +205,15 @@ def main(argv=None) -> int:
         return grade_all.main(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
+    if argv[:1] == ["gradescope"]:
+        from chatlab.classroom import gradescope
+        return gradescope.main(argv[1:])
     if argv[:1] == ["bench"]:
-        from chatlab.bench import runner  # imports matplotlib: only this command pays for it
+        from chatlab.harness.session import ReferenceMissing
+        try:
+            from chatlab.bench import runner  # imports matplotlib: only this command pays for it
+        except ReferenceMissing as missing:  # a student kit
+            sys.exit(f"chatlab: {missing}")
         return runner.main(argv[1:])
     if argv[:1] == ["notebooks"]:
         from chatlab.notebook import runner  # imports nbclient: only this command pays for it
@@ -206,6 +225,7 @@ def main(argv=None) -> int:
         return connect(args)
     if args.command == "demo":
         announce("running", args.target, f"{args.lab.stem}/server.py, with the demo's scripted clients")
+        load(args.lab, "server", args.target)  # a file that does not load: one line, before the demo starts
         return demo.main(args.lab, args.target)
     raise AssertionError(f"unhandled command {args.command}")
 

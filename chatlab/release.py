@@ -21,6 +21,7 @@ to overwrite (or delete) it unless given --force.
 
     python -m chatlab.release            # regenerate labs/
     python -m chatlab.release --check    # exit 1 if labs/ is out of date
+    python -m chatlab.release --student-kit DIR   # the kit without solutions/ (chatlab/classroom/kit.py)
 """
 from __future__ import annotations
 
@@ -225,12 +226,24 @@ def main(argv: list[str] | None = None) -> int:
                       help="only report whether labs/ is up to date (exit 1 if not)")
     mode.add_argument("--force", action="store_true",
                       help="overwrite files in labs/ even if edited since the last release")
+    mode.add_argument("--student-kit", type=Path, metavar="DIR",
+                      help="write the kit to hand to students into DIR (new or empty): no solutions/, "
+                           "notebooks with the outputs the reference gave when it was built")
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, metavar="DIR",
                         help="the reference solutions (default: solutions/)")
     parser.add_argument("--labs", type=Path, default=LABS_DIR, metavar="DIR",
                         help="where to write the starter code (default: labs/)")
     args = parser.parse_args(argv)
+    if not args.solutions.is_dir():
+        print(f"error: {args.solutions} does not exist (a student kit has no solutions/): nothing to release",
+              file=sys.stderr)
+        return 1
     try:
+        if args.student_kit:
+            from chatlab.classroom.kit import build_student_kit
+            written = build_student_kit(args.student_kit)
+            print(f"wrote the student kit to {args.student_kit} ({len(written)} files)")
+            return 0
         if args.check:
             problems = check(args.solutions, args.labs)
             for problem in problems:
@@ -241,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"labs/ is up to date ({len(_read_manifest(args.labs))} files)")
             return 0
         changed = release(args.solutions, args.labs, force=args.force)
-    except ReleaseError as error:
+    except ValueError as error:  # a ReleaseError, or a KitError
         print(f"error: {error}", file=sys.stderr)
         return 1
     for name in changed:

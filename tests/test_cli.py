@@ -15,6 +15,7 @@ import time
 import pytest
 from grading import STUDENT_WORK, labs_release_problems
 
+from chatlab.addresses import addresses_to_share
 from chatlab.catalog import LABS, SOLUTIONS_DIR, find_lab
 from chatlab.harness.clients import client_for
 from chatlab.harness.session import lab_session
@@ -124,6 +125,33 @@ def test_an_unknown_lab_is_refused_with_exit_code_2_and_the_choices(chatlab):
         assert f"lab{lab.number} ({lab.stem})" in error
 
 
+def test_a_port_in_use_is_one_line_that_says_what_to_do(chatlab):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        server = chatlab("serve", "lab3", "--target", "solutions", "--port", port)
+        assert server.wait() == 1
+    said = server.err.data.strip().splitlines()
+    assert said[-1] == (f"chatlab: port {port} is in use on 127.0.0.1 (another server, perhaps yours, still runs "
+                        "there): choose another --port, or --port 0 to let the system pick a free one")
+    assert "Traceback" not in server.err.data and server.out.data == ""
+
+
+@pytest.mark.parametrize("command", [("serve", "lab3", "--port", "0"), ("connect", "lab3", "--name", "bob")])
+def test_an_ipv6_host_is_refused_in_one_line(chatlab, command):
+    process = chatlab(*command, "--host", "::1", "--target", "solutions")
+    assert process.wait() == 1
+    assert process.err.data.strip() == ("chatlab: ::1 is an IPv6 address; the labs speak IPv4 only (AF_INET "
+                                        "sockets): use --host 0.0.0.0 to listen on every IPv4 address, or --host "
+                                        "127.0.0.1 for this machine only")
+
+
+def test_a_server_on_every_address_is_announced_with_addresses_others_can_type():
+    shared = addresses_to_share("0.0.0.0", 5050)
+    assert shared[-1] == "127.0.0.1:5050" and "0.0.0.0:5050" not in shared
+    assert all(re.fullmatch(r"\d+\.\d+\.\d+\.\d+:5050", address) for address in shared)
+    assert addresses_to_share("127.0.0.1", 5050) == ["127.0.0.1:5050"]
+
+
 @pytest.mark.skipif(sys.platform == "win32",
                     reason="Ctrl+C is a console event on Windows, not a signal a test can send to one process")
 def test_ctrl_c_stops_the_server_within_a_second_closes_clients_and_frees_the_port(chatlab):
@@ -215,6 +243,15 @@ def test_demo_of_every_lab_finishes(chatlab, lab):
     demo = chatlab("demo", lab.stem, "--target", "solutions")
     assert demo.wait(20) == 0, demo.err.data
     assert f"{lab.stem}: demo finished" in demo.out.data.splitlines()
+
+
+def test_demo_of_a_file_that_does_not_load_is_one_line(chatlab, write_lab_file):
+    target = write_lab_file(LAB3, "server", "def broken(:\n")
+    demo = chatlab("demo", "lab3", "--target", target)
+    assert demo.wait() == 1
+    assert demo.err.data.strip().splitlines()[-1] == (
+        f"chatlab: lab3_multi_user_chat/server.py from {target} could not be loaded: SyntaxError: invalid syntax "
+        "(server.py, line 1)")
 
 
 def test_demo_of_the_starter_code_fails_naming_what_is_not_implemented(chatlab, stubs):

@@ -39,8 +39,9 @@ def test_grading_one_lab_of_a_copy_passes_and_leaves_nothing_behind(tmp_path):
 def test_grading_the_stubs_fails_with_exit_code_1_and_a_keyword_narrows_within_the_lab(tmp_path, stubs):
     done = chatlab_grade("lab1", "-k", "two_clients", "--target", stubs, "--score-json", "r.json", cwd=tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
-    names = [test["name"] for test in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tests"]]
-    assert names == ["lab1_echo: test_two_clients_are_served_at_the_same_time"]
+    tests = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["tests"]
+    names = [test["extra_data"]["test"] for test in tests]
+    assert names == ["test_two_clients_are_served_at_the_same_time"]
 
 
 def test_a_target_that_does_not_exist_is_refused_in_one_line(tmp_path):

@@ -31,7 +31,7 @@ def test_a_server_that_does_not_compile_is_one_finding_with_a_hint_and_the_rest_
     findings = [test for test in run.tests if "SyntaxError" in test["output"]]
     assert len(findings) == 1, f"{len(findings)} tests report the SyntaxError, not one"
     (finding,) = findings
-    first = finding["name"].split(": ", 1)[1]
+    first = finding["extra_data"]["test"]
     assert finding["output"].startswith(
         f"{label('problem')}: lab2_two_user_chat: server.py line {broken.value.lineno}: SyntaxError: expected ':'\n"
         f"{hint_line}\n")

@@ -139,9 +139,9 @@ def test_the_todo_list_names_each_stub_and_notices_when_one_is_written(tmp_path,
 
 
 def test_a_grade_report_reads_problem_and_hint_from_the_graders_story():
-    failed = _outcome({"name": "lab2_two_user_chat: test_two_users_hear_each_other", "score": 0, "max_score": 4,
+    failed = _outcome({"name": "lab2_two_user_chat: two users hear each other", "score": 0, "max_score": 4,
                        "status": "failed", "output": "Problem: bob expected x\nHint: buffer the bytes\nSteps:\n  1."})
-    passed = _outcome({"name": "lab2_two_user_chat: test_the_bonus", "score": 3, "max_score": 0,
+    passed = _outcome({"name": "lab2_two_user_chat: the bonus", "score": 3, "max_score": 0,
                        "status": "passed", "output": ""})
     assert (failed.name, failed.points, failed.problem, failed.hint) == (
         "two users hear each other", 4, "bob expected x", "buffer the bytes")

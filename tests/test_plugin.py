@@ -132,18 +132,31 @@ def test_the_table_speaks_russian_under_lang_ru(fake_labs):
     ])
 
 
+GRADESCOPE_TOP = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
+                  "visibility", "stdout_visibility", "extra_data", "tests", "leaderboard"}
+GRADESCOPE_TEST = {"score", "max_score", "status", "name", "name_format", "number", "output", "output_format",
+                   "tags", "visibility", "extra_data"}
+
+
 def test_score_json_is_gradescopes_format_and_writes_the_score_as_the_table_does(fake_labs):
     path = fake_labs.path / "results.json"
     result = run_grader(fake_labs, "--score-json", str(path))
     results = json.loads(path.read_text(encoding="utf-8"))
-    assert (results["score"], results["max_score"]) == (60, 100)
-    assert results["output"] == score_table(result), "not the terminal's table"
-    tests = {test["name"]: test for test in results["tests"]}
-    for test in tests.values():
-        assert set(test) == {"name", "score", "max_score", "status", "output", "extra_data"}
+    assert set(results) <= GRADESCOPE_TOP, f"not in Gradescope's specification: {set(results) - GRADESCOPE_TOP}"
+    assert (results["score"], results["extra_data"]["max_score"]) == (60, 100)
+    assert isinstance(results["execution_time"], int) and results["execution_time"] >= 0
+    assert results["output_format"] == "md" and results["output"].startswith("**Grade: 60 of 100**")
+    assert results["extra_data"]["table"] == score_table(result), "not the terminal's table"
+    assert f"```\n{score_table(result)}\n```" in results["output"]
+    by_id = {(test["extra_data"]["lab"], test["extra_data"]["test"]): test for test in results["tests"]}
+    for test in by_id.values():
+        assert set(test) <= GRADESCOPE_TEST, f"not in Gradescope's specification: {set(test) - GRADESCOPE_TEST}"
+        assert test["tags"] == [test["extra_data"]["lab"]] and test["output_format"] == "text"
+    tests = {f"{lab}: {name}": test for (lab, name), test in by_id.items()}
     assert set(tests) == {f"lab3_multi_user_chat: test_{name}" for name in (
         "passes", "fails", "bonus_passes", "bonus_fails", "not_checkable")} | {
         f"lab2_two_user_chat: test_{name}" for name in ("two_users_chat", "a_third_user_is_refused", "bonus_passes")}
+    assert tests["lab3_multi_user_chat: test_bonus_fails"]["name"] == "lab3_multi_user_chat: bonus fails", "not in words"
     scored = {name: (test["score"], test["max_score"], test["status"]) for name, test in tests.items()}
     assert scored["lab3_multi_user_chat: test_passes"] == (3, 3, "passed")
     assert scored["lab3_multi_user_chat: test_fails"] == (0, 2, "failed")
@@ -157,8 +170,32 @@ def test_score_json_is_gradescopes_format_and_writes_the_score_as_the_table_does
     assert tests["lab3_multi_user_chat: test_not_checkable"]["output"] == (
         f"{label('not-checkable')}: this OS cannot run the probe")
     assert tests["lab3_multi_user_chat: test_bonus_passes"]["extra_data"] == {
+        "lab": "lab3_multi_user_chat", "test": "test_bonus_passes",
         "points": 1, "bonus": True, "outcome": "passed", "diagnoses": []}
     assert tests["lab3_multi_user_chat: test_not_checkable"]["extra_data"]["outcome"] == "not-checkable"
+
+
+def test_the_score_json_has_no_local_rerun_command_which_the_terminal_keeps(pytester):
+    pytester.makepyfile(test_fake_lab1=FAKE_SCENARIO)
+    path = pytester.path / "results.json"
+    result = run_grader(pytester, "--score-json", str(path))
+    result.stdout.fnmatch_lines([f"{label('rerun')}: pytest *"])
+    (test,) = json.loads(path.read_text(encoding="utf-8"))["tests"]
+    assert "bob expected b'two'" in test["output"] and label("rerun") not in test["output"]
+
+
+@pytest.mark.parametrize("args, why", [
+    (("-k", "no_such_test"), "Grading could not start: no graded test was selected (does -k match a test's name?)"),
+    (("--target", "no/such/folder"),
+     "Grading could not start: --target 'no/such/folder' is neither 'solutions', 'labs' nor a folder"),
+])
+def test_grading_that_cannot_start_still_writes_results_that_say_why(fake_labs, args, why):
+    path = fake_labs.path / "results.json"
+    result = run_grader(fake_labs, "--score-json", str(path), *args)
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "score": 0, "output": why, "output_format": "text", "tests": [],
+        "extra_data": {"max_score": 100, "not_started": True}}
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 AS_ON_WINDOWS = """
@@ -268,7 +305,8 @@ def grade_target(pytester, *args):
     path = pytester.path / "results.json"
     result = pytester.runpytest("-p", "chatlab.grading.plugin", "-p", "no:cacheprovider",
                                 "--target", str(pytester.path / "target"), "--score-json", str(path), *args)
-    return result, {test["name"].split(": ")[1]: test for test in json.loads(path.read_text(encoding="utf-8"))["tests"]}
+    tests = json.loads(path.read_text(encoding="utf-8"))["tests"]
+    return result, {test["extra_data"]["test"]: test for test in tests}
 
 
 def test_a_server_that_does_not_load_is_one_finding_and_its_other_tests_are_not_run(pytester, lab2_target,

@@ -212,10 +212,9 @@ def fill_row(row: Row, submission: Submission, results: dict) -> None:
     """Points per lab, counted bonus, grade, status and note from the grader's score JSON."""
     by_lab: dict[str, list] = {}
     for test in results["tests"]:
-        lab = test["name"].split(": ", 1)[0]
         extra = test["extra_data"]
-        by_lab.setdefault(lab, []).append(SimpleNamespace(**extra, passed=test["status"] == "passed",
-                                                          output=test["output"]))
+        by_lab.setdefault(extra["lab"], []).append(SimpleNamespace(**extra, passed=test["status"] == "passed",
+                                                                   output=test["output"]))
     scores = {lab: rubric.LabScore.of(tests) for lab, tests in by_lab.items()}
     row.points = {lab: score.earned for lab, score in scores.items()}
     row.bonus = sum(score.counted_bonus for score in scores.values())
@@ -239,7 +238,7 @@ def write_report(settings: Settings, submission: Submission, row: Row, results: 
     lines = [f"chatlab grade-all: {submission.student} ({submission.folder})", f"status: {row.status}"
              + (f" ({row.note})" if row.note else ""), ""]
     if results:
-        lines += [results["output"], ""]
+        lines += [results["extra_data"]["table"], ""]
         lines += [f"{lab}: not handed in" for lab in submission.not_handed_in]
         failed = [test for test in results["tests"]
                   if test["status"] != "passed" and test["extra_data"]["outcome"] != "not-run"]

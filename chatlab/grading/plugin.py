@@ -5,7 +5,10 @@
 a lab whose required tests all pass) and
 may name the hint for its failure with `hint="key"` (see chatlab/grading/hints.py). At the end of
 the run a table per lab shows what was earned and what failed, then the grade under the
-assignment's rubric (chatlab/grading/rubric.py). `--score-json FILE` writes Gradescope's format.
+assignment's rubric (chatlab/grading/rubric.py). `--score-json FILE` writes Gradescope's
+results.json (its specification: score, execution_time, output, tests with score, max_score, name,
+status, tags and output), also when grading cannot start (a wrong --target, -k matching nothing):
+then with a score of 0 and a top-level output that says why.
 
 A graded test ends in one of four ways: passed; failed; not run, because its lab's file does
 not load (chatlab/grading/loading.py: the first test of that lab and file reports why, the
@@ -17,6 +20,7 @@ grader/test_LAB_client.py drive the lab's client.py, the other modules its serve
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,7 +108,13 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n, bonus=False, hint=None): points a graded test is worth")
     config._chatlab_scores = Scores()
-    target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
+    config._chatlab_started = time.monotonic()
+    try:
+        target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
+    except ValueError as error:
+        if config.getoption("--score-json"):
+            write_not_started(config.getoption("--score-json"), f"Grading could not start: {error}")
+        raise pytest.UsageError(str(error)) from None
     let_ctrl_c_through()  # a grader started in the background must still be able to Ctrl+C a server
     if not config.pluginmanager.has_plugin("chatlab-load-check"):
         config.pluginmanager.register(LoadCheck(config._chatlab_scores, config.getoption("--target")),
@@ -225,34 +235,75 @@ def score_table(scores: Scores, lang: str) -> tuple[list[str], float]:
 
 def pytest_terminal_summary(terminalreporter, config):
     scores: Scores = config._chatlab_scores
+    path = config.getoption("--score-json")
     if not scores.results:
+        if path:
+            write_not_started(path, "Grading could not start: no graded test was selected "
+                                    "(does -k match a test's name?)")
         return
     lang = config.getoption("--lang")
     terminalreporter.section("chatlab score")
     lines, grade = score_table(scores, lang)
     for line in lines:
         terminalreporter.write_line(line)
-    path = config.getoption("--score-json")
     if path:
-        write_score_json(path, scores, grade, "\n".join(lines), lang)
+        seconds = time.monotonic() - config._chatlab_started
+        write_score_json(path, scores, grade, "\n".join(lines), lang, seconds)
+
+
+def test_words(name: str) -> str:
+    """A test's name as a reader says it: "test_two_clients_chat[tcp]" -> "two clients chat [tcp]"."""
+    base, bracket, rest = name.partition("[")
+    return base.removeprefix("test_").replace("_", " ") + (f" [{rest}" if bracket else "")
+
+
+def without_rerun(output: str, lang: str) -> str:
+    """A failure's story without its local "re-run only this test" command, which means nothing on Gradescope."""
+    prefix = f"{label('rerun', lang)}: "
+    return "".join(line for line in output.splitlines(keepends=True) if not line.startswith(prefix))
 
 
 def gradescope_test(result: Result, lab_complete: bool, lang: str) -> dict:
-    """One test in Gradescope's format. A bonus test earns its points only in a lab whose required
-    tests all passed; "status" says passed or failed outright, which the points cannot for a bonus
-    test (max_score 0); "extra_data" keeps what the points cannot say, for the notebook's report."""
+    """One test in Gradescope's format, named in words and tagged with its lab. A bonus test earns its
+    points only in a lab whose required tests all passed; "status" says passed or failed outright, which
+    the points cannot for a bonus test (max_score 0); "extra_data" keeps what the points cannot say (the
+    test's identifier, its points, its outcome, the diagnoses), for the notebook's report and the kit's tests."""
     counted = result.passed and (lab_complete or not result.bonus)
-    return {"name": f"{result.lab}: {result.name}", "score": result.points if counted else 0,
-            "max_score": 0 if result.bonus else result.points, "status": "passed" if result.passed else "failed",
-            "output": label("bonus-not-counted", lang) if result.passed and not counted else result.output,
-            "extra_data": {"points": result.points, "bonus": result.bonus, "outcome": result.outcome,
-                           "diagnoses": result.diagnoses}}
+    return {"name": f"{result.lab}: {test_words(result.name)}", "tags": [result.lab],
+            "score": result.points if counted else 0, "max_score": 0 if result.bonus else result.points,
+            "status": "passed" if result.passed else "failed",
+            "output": label("bonus-not-counted", lang) if result.passed and not counted
+            else without_rerun(result.output, lang),
+            "output_format": "text",
+            "extra_data": {"lab": result.lab, "test": result.name, "points": result.points, "bonus": result.bonus,
+                           "outcome": result.outcome, "diagnoses": result.diagnoses}}
 
 
-def write_score_json(path: str, scores: Scores, grade: float, table: str, lang: str) -> None:
-    """Gradescope's results.json: the rubric grade as the score, the score table as the output, a test per test."""
+GRADE_OUT_OF = 100  # the score is the rubric's grade in percent: the Gradescope assignment is worth 100 points
+
+
+def score_markdown(table: str, grade: float) -> str:
+    """The top-level output: the grade, then the score table as the terminal shows it (preformatted)."""
+    return f"**Grade: {grade:.0f} of {GRADE_OUT_OF}**\n\n```\n{table}\n```"
+
+
+def write_results(path: str, results: dict) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(results, handle, indent=2, ensure_ascii=False)
+
+
+def write_not_started(path: str, why: str) -> None:
+    """A results.json for a run that graded nothing: a score of 0, and the one line that says why."""
+    write_results(path, {"score": 0, "output": why, "output_format": "text", "tests": [],
+                         "extra_data": {"max_score": GRADE_OUT_OF, "not_started": True}})
+
+
+def write_score_json(path: str, scores: Scores, grade: float, table: str, lang: str, seconds: float) -> None:
+    """Gradescope's results.json: the rubric grade as the score (it overrides the tests' sum, so the
+    assignment's points must be 100), the grade and score table as Markdown, a test per test."""
     lab_scores = scores.lab_scores()
     tests = [gradescope_test(r, lab_scores[r.lab].complete, lang) for r in scores.results.values()]
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"score": round(grade, 2), "max_score": 100, "output": table, "tests": tests},
-                  handle, indent=2, ensure_ascii=False)
+    write_results(path, {"score": round(grade, 2), "execution_time": round(seconds),
+                         "output": score_markdown(table, grade), "output_format": "md",
+                         "stdout_visibility": "hidden", "tests": tests,
+                         "extra_data": {"max_score": GRADE_OUT_OF, "table": table}})

@@ -259,7 +259,8 @@ class TypedClient(ScriptedClient):
 
     def __init__(self, lab: Lab, address, name: str, target="solutions", **options):
         super().__init__(name)
-        module = load_module(lab, "client", target)
+        from chatlab.harness.session import stand_in  # here: session imports this module
+        module = load_module(lab, "client", stand_in(lab, "client", target))  # a student kit has no reference
         if lab.has_nicknames:
             options["name"] = name
         self.error: BaseException | None = None

@@ -6,6 +6,10 @@ which cuts every client's wait short once the server is known to have failed.
 tests); the grader's `ServerProcess` (chatlab.sandbox) runs it in a child process instead.
 Nothing here sleeps to synchronise: a server reports its port once it listens, and a client
 waits for the exact line it expects, up to a timeout.
+
+A student kit (`chatlab release --student-kit`) has no solutions/: there `stand_in` runs the
+student's own labs/ once its TODOs are written, and until then says in one line that the
+reference is not there (ReferenceMissing), instead of a traceback.
 """
 from __future__ import annotations
 
@@ -13,10 +17,32 @@ import contextlib
 import threading
 from typing import Iterator
 
-from chatlab.catalog import Lab, load_module
+from chatlab.catalog import SOLUTIONS_DIR, Lab, lab_file, load_module
 from chatlab.harness.clients import ScriptedClient, client_for
 from chatlab.harness.waiting import WAIT, ExpectationError
 from chatlab.harness.wiretap import Wiretap
+
+NO_REFERENCE = ("the reference is not in this kit: this cell's outputs were recorded when the kit was built "
+                "(reopen the notebook without saving to see them again); once your {file} has no TODO left, "
+                "this cell runs yours")
+
+
+class ReferenceMissing(RuntimeError):
+    """The reference solution is not in this kit (a student kit). A notebook shows it as one line."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython prints these lines instead of a traceback
+        return [str(self)]
+
+
+def stand_in(lab: Lab, role: str, target="solutions"):
+    """`target`, unless it is the reference and this kit has none: then the student's labs/, once its
+    `role` file ("server" or "client") has no TODO left; before that, ReferenceMissing."""
+    if str(target) != "solutions" or SOLUTIONS_DIR.is_dir():
+        return target
+    if "not implemented yet" in lab_file(lab, role, "labs").read_text(encoding="utf-8"):
+        raise ReferenceMissing(NO_REFERENCE.format(file=f"labs/{lab.stem}/{role}.py"))
+    print(f"the reference is not in this kit: running your labs/{lab.stem}/{role}.py instead")
+    return "labs"
 
 
 class ServerHost:
@@ -97,7 +123,7 @@ class LabSession(ServerHost):
 
     def __init__(self, lab: Lab, target="solutions", host="127.0.0.1", tap=False, **options):
         super().__init__(lab)
-        module = load_module(lab, "server", target)
+        module = load_module(lab, "server", stand_in(lab, "server", target))
         self.server = getattr(module, lab.server_class)(host, 0, **options)
         self.address = tuple(self.server.address)
         # With tap=True, a Wiretap records the server's socket calls (the notebooks draw them). It

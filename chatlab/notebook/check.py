@@ -95,12 +95,37 @@ def _outcome(test: dict, lang: str = "en") -> TestOutcome:
         key, _, rest = line.partition(": ")
         if key in picked and not picked[key]:
             picked[key] = rest
-    name = test["name"].partition(": ")[2].replace("test_", "", 1).replace("_", " ")
+    name = test["name"].partition(": ")[2]  # in words: "two users hear each other"
     extra = test.get("extra_data", {})
     bonus = extra.get("bonus", test["max_score"] == 0)
     problem = picked[label("problem", lang)] or (story.strip().splitlines()[0] if story.strip() else "")
     return TestOutcome(name, extra.get("points", test["max_score"] or test["score"]), test["status"] == "passed",
                        bonus, problem, picked[label("hint", lang)], story, picked[label("diagnosis", lang)])
+
+
+class GradingFailed(Exception):
+    """The grader wrote no results: it took too long, or stopped first. The message says which, with its output."""
+
+
+def grade_in_child(lab_stem: str, target: str, lang: str = "en") -> dict:
+    """Grade one lab of `target` with `chatlab grade LAB --score-json` in a child process with a time limit,
+    and return the results.json it wrote; GradingFailed if it wrote none. Also what the Gradescope
+    autograder and the GitHub Classroom workflow run (chatlab/classroom/)."""
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "results.json"
+        command = [sys.executable, "-m", "chatlab.cli", "grade", lab_stem, "--target", target,
+                   "--lang", lang, "--score-json", str(results), "-q", "-p", "no:warnings"]
+        environment = dict(os.environ, PYTHONIOENCODING="utf-8")
+        try:
+            finished = subprocess.run(command, cwd=KIT_ROOT, env=environment, capture_output=True,
+                                      text=True, encoding="utf-8", errors="replace", timeout=GRADE_TIMEOUT)
+        except subprocess.TimeoutExpired as expired:
+            output = (expired.stdout or "")[-3000:] if isinstance(expired.stdout, str) else ""
+            raise GradingFailed(f"the grader took over {GRADE_TIMEOUT} s\n{output}") from None
+        if not results.is_file():
+            raise GradingFailed(f"the grader stopped without results (exit code {finished.returncode})\n"
+                                f"{(finished.stdout + finished.stderr)[-3000:]}")
+        return json.loads(results.read_text(encoding="utf-8"))
 
 
 def check_your_work(name: str, target: str | None = None, lang: str = "en") -> GradeReport:
@@ -111,19 +136,8 @@ def check_your_work(name: str, target: str | None = None, lang: str = "en") -> G
     """
     lab = find_lab(name)
     target = target or os.environ.get(TARGET_VARIABLE, "labs")
-    with tempfile.TemporaryDirectory() as folder:
-        results = Path(folder) / "results.json"
-        command = [sys.executable, "-m", "chatlab.cli", "grade", lab.stem, "--target", target,
-                   "--lang", lang, "--score-json", str(results), "-q", "-p", "no:warnings"]
-        environment = dict(os.environ, PYTHONIOENCODING="utf-8")
-        try:
-            finished = subprocess.run(command, cwd=KIT_ROOT, env=environment, capture_output=True,
-                                      text=True, encoding="utf-8", errors="replace", timeout=GRADE_TIMEOUT)
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or "")[-3000:] if isinstance(expired.stdout, str) else ""
-            return GradeReport(lab.stem, target, error=f"the grader took over {GRADE_TIMEOUT} s\n{output}")
-        if not results.is_file():
-            return GradeReport(lab.stem, target, error=f"the grader stopped without results "
-                               f"(exit code {finished.returncode})\n{(finished.stdout + finished.stderr)[-3000:]}")
-        tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
+    try:
+        tests = grade_in_child(lab.stem, target, lang)["tests"]
+    except GradingFailed as failure:
+        return GradeReport(lab.stem, target, error=str(failure))
     return GradeReport(lab.stem, target, [_outcome(test, lang) for test in tests], lang=lang)

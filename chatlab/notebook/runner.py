@@ -2,11 +2,18 @@
 
 An instructor hands out or projects the executed copies; the kit's tests execute every
 notebook the same way. Each runs top to bottom in a fresh kernel started in notebooks/,
-with CHATLAB_TARGET telling its "check your work" cell whose files to grade.
+with CHATLAB_TARGET telling its "check your work" cell whose files to grade. A copy to hand
+out carries the notebook's title, alt text on its pictures, and no path of this machine.
+
+In a student kit (no solutions/), a cell that runs the reference stops with ReferenceMissing;
+executed headless, such a cell keeps the outputs recorded when the kit was built, under a line
+that says so, and so does a later cell that fails only because it used what that cell made
+(NameError). Every other error is reported.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import subprocess
 import sys
@@ -14,10 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatlab.catalog import DEFAULT_TARGET, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
+from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
 from chatlab.notebook.check import TARGET_VARIABLE
 
 CELL_TIMEOUT = 90  # seconds any one cell may run: the check cell grades a whole lab
+RECORDED = "[recorded when this kit was built: the reference is not in this kit]\n"
 
 
 def notebook_path(name: str) -> Path:
@@ -37,6 +45,7 @@ class Executed:
     notebook: object                      # the nbformat NotebookNode, outputs filled in
     seconds: float
     errors: list[str] = field(default_factory=list)  # "cell N: Error: message", one per failed cell
+    recorded: list[int] = field(default_factory=list)  # cells that kept their recorded outputs (a student kit)
 
 
 def execute(path: Path, target: str = DEFAULT_TARGET) -> Executed:
@@ -49,21 +58,75 @@ def execute(path: Path, target: str = DEFAULT_TARGET) -> Executed:
     from nbclient import NotebookClient
 
     notebook = nbformat.read(path, as_version=4)
+    before = [copy.deepcopy(cell.get("outputs", [])) for cell in notebook.cells]
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     # The kernel's own stderr is only start-up chatter; what a cell prints comes back as its outputs.
     client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target}), stderr=subprocess.DEVNULL)
-    errors = [f"cell {index}: {output.get('ename')}: {output.get('evalue')}"
-              for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
-              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
-    return Executed(path, notebook, time.perf_counter() - started, errors)
+    executed = Executed(path, notebook, time.perf_counter() - started)
+    for index, cell in enumerate(notebook.cells):
+        error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"), None)
+        if error is None:
+            continue
+        if keeps_recorded(error.get("ename"), before[index], bool(executed.recorded)):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=RECORDED), *before[index]]
+            executed.recorded.append(index)
+        else:
+            executed.errors.append(f"cell {index}: {error.get('ename')}: {error.get('evalue')}")
+    return executed
+
+
+def keeps_recorded(ename: str, recorded: list, after_recorded: bool) -> bool:
+    """Whether a failed cell shows its recorded outputs instead: it needs the reference (ReferenceMissing), or
+    a cell before it did and it used what that one made (NameError); and outputs were recorded."""
+    needs_reference = ename == "ReferenceMissing" or (ename == "NameError" and after_recorded)
+    return needs_reference and bool(recorded) and not any(o.get("output_type") == "error" for o in recorded)
+
+
+def without_paths(notebook):
+    """`notebook` with this machine's paths taken out of its outputs: the kit's folder becomes a relative
+    path, the home folder "~". A copy to hand out names no path of the machine that built it."""
+    replacements = [(str(KIT_ROOT) + os.sep, ""), (str(KIT_ROOT), ".")]
+    if len(Path.home().parts) > 1:  # a home folder of "/" would turn every path into "~"
+        replacements.append((str(Path.home()), "~"))
+
+    def clean(value):
+        if isinstance(value, str):
+            for old, new in replacements:
+                value = value.replace(old, new)
+            return value
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        if isinstance(value, dict):
+            return type(value)({key: clean(item) for key, item in value.items()})
+        return value
+
+    cleaned = copy.deepcopy(notebook)
+    for cell in cleaned.cells:
+        if "outputs" in cell:
+            cell.outputs = clean(cell.outputs)
+    return cleaned
+
+
+def title_of(notebook, fallback: str) -> str:
+    """The notebook's title: its first Markdown heading, without the #s."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return fallback
 
 
 def write_html(executed: Executed, folder: Path) -> Path:
+    """An executed copy in HTML: titled, pictures with alt text (the classic template writes the alt text a
+    picture's output carries; the lab template drops it), and no path of this machine."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(executed.notebook)
+    title = title_of(executed.notebook, executed.path.stem)
+    body, _ = HTMLExporter(template_name="classic").from_notebook_node(
+        without_paths(executed.notebook), resources={"metadata": {"name": title}})
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{executed.path.stem}.html"
     out.write_text(body, encoding="utf-8")
@@ -93,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.name}: running ...", flush=True)
         executed = execute(path, target)
         written = f", written to {write_html(executed, args.html)}" if args.html else ""
-        print(f"{path.name}: {'ok' if not executed.errors else 'FAILED'} in {executed.seconds:.1f} s{written}")
+        kept = f" ({len(executed.recorded)} cells need the reference: recorded outputs kept)" if executed.recorded else ""
+        print(f"{path.name}: {'ok' if not executed.errors else 'FAILED'} in {executed.seconds:.1f} s{kept}{written}")
         for error in executed.errors:
             print(f"    {error}")
         failed += bool(executed.errors)

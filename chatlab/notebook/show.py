@@ -12,19 +12,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab, lab_file
+from chatlab.catalog import KIT_ROOT, LABS_DIR, SOLUTIONS_DIR, find_lab, lab_file
 from chatlab.release import enclosing_function, functions
 
 
-def _display(kind: str, data):
+def _display(kind: str, data, **options):
     from IPython.display import HTML, Image, Markdown  # only in a notebook's kernel
-    return {"html": HTML, "markdown": Markdown, "png": Image}[kind](data=data)
+    return {"html": HTML, "markdown": Markdown, "png": Image}[kind](data=data, **options)
 
 
 def protocol_section(name: str) -> str:
-    """The "## Lab N: ..." section of solutions/PROTOCOL.md, as Markdown."""
+    """The "## Lab N: ..." section of PROTOCOL.md (solutions/, or labs/ in a student kit), as Markdown."""
     lab = find_lab(name)
-    text = (SOLUTIONS_DIR / "PROTOCOL.md").read_text(encoding="utf-8")
+    folder = SOLUTIONS_DIR if SOLUTIONS_DIR.is_dir() else LABS_DIR
+    text = (folder / "PROTOCOL.md").read_text(encoding="utf-8")
     start = text.index(f"## Lab {lab.number}:")
     end = text.find("\n## ", start + 1)
     return text[start:] if end < 0 else text[start:end]
@@ -73,10 +74,16 @@ def show_todos(name: str, target: str = "labs"):
     return _display("markdown", "\n".join(rows))
 
 
+def alt_text(figure) -> str:
+    """What a picture shows, in words, for a reader who cannot see it: its axes' titles."""
+    titles = [axes.get_title() for axes in figure.get_axes() if axes.get_title()]
+    return "; ".join(titles) or "a picture drawn by chatlab"
+
+
 def show(figure):
-    """Display a matplotlib Figure (from chatlab.notebook.pictures) as a PNG in the notebook."""
+    """Display a matplotlib Figure (from chatlab.notebook.pictures) as a PNG, its titles as its alt text."""
     from chatlab.notebook.pictures import png
-    return _display("png", png(figure))
+    return _display("png", png(figure), metadata={"alt": alt_text(figure)})
 
 
 def names_of(*clients) -> dict[tuple, str]:

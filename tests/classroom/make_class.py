@@ -88,7 +88,7 @@ def mismatches(folder: Path, gradebook: Path, lab: str = FLAT_LAB) -> list[str]:
             alone = grade(copy_into(submission, Path(scratch) / student))
             for stem in submission.labs:
                 required = sum(test["score"] for test in alone.tests
-                               if test["name"].startswith(f"{stem}: ") and test["max_score"] > 0)
+                               if test["extra_data"]["lab"] == stem and test["max_score"] > 0)
                 if float(row[stem]) != required:
                     found.append(f"{student}, {stem}: {row[stem]} in the gradebook, {required:g} alone")
             if abs(float(row["grade"]) - alone.score) > 0.01:
