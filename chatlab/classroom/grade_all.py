@@ -90,8 +90,7 @@ def main(argv) -> int:
     todo = [sub for sub in submissions if sub.student not in rows]
     say(f"chatlab: grading {len(todo)} of {len(submissions)} students in {root} ({len(rows)} unchanged since "
         f"the last run), {args.jobs} at a time, at most {args.time_limit:g} s each")
-    say(f"chatlab: not enforced by the operating system: {LIMITS}; and not guarded yet: a lab file's top level "
-        "when the grader first imports it to check that it loads, and lab 1's server run as a script (Ctrl+C test)")
+    say(f"chatlab: not enforced by the operating system: {LIMITS}")
     gradebook.write(csv_path, rows)
     try:
         return ClassRun(todo, prints, rows, settings, csv_path, args.jobs).run()

@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chatlab.catalog import LABS, SOLUTIONS_DIR, Lab, find_lab
+from chatlab.catalog import LABS, LABS_DIR, SOLUTIONS_DIR, Lab, find_lab
 
 LAB_FILES = ("server.py", "client.py")
 
@@ -54,6 +54,23 @@ def read_submission(folder: Path, lab: Lab | None = None) -> Submission:
         else:
             submission.labs[lab.stem], submission.flat = folder, True
     return submission
+
+
+def upload_for(upload: Path, lab: Lab) -> Submission:
+    """An upload for one lab (Gradescope's: a repository, folders, or just the files), however deep it is:
+    the shallowest folder named after the lab, or else the shallowest folder holding server.py or
+    client.py (flat files). Neither: nothing handed in."""
+    def depth(path: Path) -> int:
+        return len(path.relative_to(upload).parts)
+
+    inside = [path for path in sorted(upload.rglob("*")) if not skipped(path.relative_to(upload))]
+    named = [path for path in inside if path.is_dir() and lab_named(path.name) == lab.stem]
+    if named:
+        return Submission(upload.name, upload, {lab.stem: min(named, key=depth)})
+    files = [path for path in inside if path.is_file() and path.name in LAB_FILES]
+    if files:
+        return Submission(upload.name, upload, {lab.stem: min(files, key=depth).parent}, flat=True)
+    return Submission(upload.name, upload)
 
 
 def lab_named(name: str) -> str | None:
@@ -99,5 +116,8 @@ def copy_into(submission: Submission, target: Path) -> Path:
         copied = target / place
         copied.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, copied, follow_symlinks=False)
-    shutil.copy(SOLUTIONS_DIR / "PROTOCOL.md", target / "PROTOCOL.md")
+    protocol = next((folder / "PROTOCOL.md" for folder in (SOLUTIONS_DIR, LABS_DIR)
+                     if (folder / "PROTOCOL.md").is_file()), None)  # a Gradescope zip has neither
+    if protocol:
+        shutil.copy(protocol, target / "PROTOCOL.md")
     return target

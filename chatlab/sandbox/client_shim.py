@@ -69,12 +69,12 @@ def _reporting(method, report_fd: int):
 
 
 def _trimmed(tb):
-    """The traceback `tb` without the shim's and runpy's frames (relinked in place); None if none is left.
+    """The traceback `tb` without the shim's, the guard's and runpy's frames (relinked in place); None if none is left.
 
     Frames are told apart by their module's globals, not their file name: runpy is a frozen
     module ("<frozen runpy>") in recent Pythons.
     """
-    hidden = (globals(), vars(runpy))
+    hidden = (globals(), vars(guard), vars(runpy))
     kept = []
     while tb is not None:
         if not any(tb.tb_frame.f_globals is namespace for namespace in hidden):
@@ -125,10 +125,7 @@ def main() -> None:
     for name in RECEIVING:
         setattr(socket.socket, name, _reporting(getattr(socket.socket, name), report_fd))
     _install_hooks()
-    guard.install(os.path.dirname(os.path.dirname(script)))  # the folder holding the lab's folder
-    sys.argv = sys.argv[1:]
-    sys.path[0] = os.path.dirname(script)  # as for `python client.py`: the client's folder, not the shim's
-    runpy.run_path(script, run_name="__main__")  # sets sys.argv[0] to the absolute path, as __file__
+    guard.run_as_program([script, *sys.argv[2:]])
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """A guard on a submission's process: no writing outside its folder, no reading the reference, no other programs.
 
-    guard.install(target)   # in the sandbox child and the client shim, before the submission runs
+    guard.install(target)   # in the sandbox child and the load check, before the submission runs
+    python -m chatlab.sandbox.guard path/to/server.py [arguments...]   # a lab file run as a program, guarded
 
 `install` adds an audit hook (sys.addaudithook, standard library, every OS) that turns these
 into a PermissionError in the submission's own call, which the grader then reports like any
@@ -23,6 +24,7 @@ imported: the client shim starts fast.
 from __future__ import annotations
 
 import os
+import runpy
 import sys
 import tempfile
 
@@ -98,3 +100,19 @@ def install(target: str | os.PathLike) -> None:
             refuse(event)
 
     sys.addaudithook(hook)
+
+
+def run_as_program(argv: list[str]) -> None:
+    """Run the lab file argv[0] as `python FILE ARGS...` would, guarded: the target is the folder
+    holding the lab's folder. The client shim and lab 1's Ctrl+C test run students' files this way."""
+    script = os.path.abspath(argv[0])
+    install(os.path.dirname(os.path.dirname(script)))
+    sys.argv = list(argv)
+    sys.path[0] = os.path.dirname(script)  # as for `python FILE`: the file's folder, not this module's
+    runpy.run_path(script, run_name="__main__")  # sets sys.argv[0] to the absolute path, as __file__
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m chatlab.sandbox.guard path/to/lab/file.py [arguments...]")
+    run_as_program(sys.argv[1:])
