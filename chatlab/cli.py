@@ -117,6 +117,8 @@ def grade_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints")
     parser.add_argument("--score-json", metavar="FILE",
                         help="also write the results in Gradescope's results.json format")
+    parser.add_argument("--rubric", metavar="FILE", help="the rubric, a TOML file like chatlab/grading/rubric.toml "
+                                                         "(weights, best or sum, bonus); default: that file")
     parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
                         help="only the tests whose names match, as with pytest -k (within LAB, if given)")
     return parser
@@ -131,6 +133,12 @@ def grade(argv) -> int:
         target_dir(args.target)
     except ValueError as error:
         sys.exit(f"chatlab: {error}")
+    if args.rubric:
+        from chatlab.grading import rubric
+        try:
+            rubric.use(Path(args.rubric).expanduser())
+        except rubric.RubricError as error:
+            sys.exit(f"chatlab: {error}")
     announce("grading", args.target, args.lab.stem if args.lab else "all labs")
     target = args.target if args.target in ("labs", "solutions") else str(Path(args.target).expanduser().resolve())
     command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", args.lang,
@@ -175,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Listed for --help only: main() hands these to parsers of their own.
     commands.add_parser("grade", help=GRADE_HELP)
+    commands.add_parser("grade-all", help="grade a class: one folder per student, into a CSV gradebook")
     commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
     commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
     commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it, or write a "
@@ -191,6 +200,9 @@ def main(argv=None) -> int:
             sys.exit(refusal)
     if argv[:1] == ["grade"]:
         return grade(argv[1:])
+    if argv[:1] == ["grade-all"]:
+        from chatlab.classroom import grade_all
+        return grade_all.main(argv[1:])
     if argv[:1] == ["release"]:
         return release.main(argv[1:])
     if argv[:1] == ["gradescope"]:

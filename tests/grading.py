@@ -9,16 +9,13 @@ described edits applied, or with whole files of its own.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
+from chatlab.classroom.grader_run import GraderProcess, grader_command
 from chatlab.release import check, release
 
 BROKEN_DIR = Path(__file__).resolve().parent / "broken"
@@ -83,33 +80,17 @@ def grade(target, lab: str | None = None, extra=(), limit: float = HARD_LIMIT,
     """
     with tempfile.TemporaryDirectory(prefix="chatlab-grade-") as scratch:
         score_json = Path(scratch) / "results.json"
-        paths = [str(KIT_ROOT / "grader")]
+        paths = None
         if lab and role:
             paths = [str(path) for path in sorted((KIT_ROOT / "grader").glob(f"test_{find_lab(lab).stem}*.py"))
                      if path.stem.endswith("_client") == (role == "client")]
-        command = [sys.executable, "-m", "pytest", *paths, "--target", str(target),
-                   "--score-json", str(score_json), "-p", "no:cacheprovider", "-q", *extra]
-        if lab:
-            command[3:3] = ["-k", find_lab(lab).stem]
-        # As `chatlab grade` runs it: no bytecode caches, no third-party pytest plugins.
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", PYTHONIOENCODING="utf-8",
-                   PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
-        started = time.monotonic()
-        # Output to a file, not a pipe: nothing to drain, and nothing lost when the run is killed.
-        with open(Path(scratch) / "stdout.txt", "w+", encoding="utf-8", errors="replace") as out:
-            process = subprocess.Popen(command, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=subprocess.STDOUT)
-            try:
-                code = process.wait(limit)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                out.seek(0)
-                raise AssertionError(f"grading {target} took over {limit:g} s and was killed; "
-                                     f"it printed:\n{out.read()[-3000:]}") from None
-            seconds = time.monotonic() - started
-            out.seek(0)
-            stdout = out.read()
+        command = grader_command(target, score_json, keyword=find_lab(lab).stem if lab else None,
+                                 paths=paths, extra=extra)
+        finished = GraderProcess(command, Path(scratch)).wait(limit)
+        if finished.timed_out:
+            raise AssertionError(f"grading {target} took over {limit:g} s and was killed; "
+                                 f"it printed:\n{finished.output[-3000:]}")
+        code, seconds, stdout = finished.exit_code, finished.seconds, finished.output
         run = GradeRun(str(target), lab, code, seconds, stdout)
         if not score_json.exists():
             raise AssertionError(f"grading {target} wrote no score JSON (exit code {code}); "

@@ -113,8 +113,8 @@ def test_an_empty_upload_loses_every_test_and_says_the_files_are_missing(autogra
 
 
 def test_a_rubric_weight_scales_the_score(tmp_path):
-    rubric = tmp_path / "rubric.json"
-    rubric.write_text('{"lab1": 0.5}', encoding="utf-8")
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[weights]\nlab1_echo = 0.5\n', encoding="utf-8")
     zip_path = build_zip(tmp_path / "autograder.zip", "--rubric", str(rubric))
     results = run_autograder(zip_path, tmp_path / "root", solution())
     assert results["score"] == 50 and "50 of 100 points" in results["output"]
@@ -133,7 +133,7 @@ def test_an_autograder_that_cannot_start_still_writes_results_that_say_why(autog
 
 @pytest.mark.parametrize("args, says", [
     (["--lab", "lab9"], "chatlab gradescope: no lab called 'lab9'"),
-    (["--lab", "lab1", "--rubric", "missing.json"], "chatlab gradescope: --rubric missing.json: expected a JSON"),
+    (["--lab", "lab1", "--rubric", "missing.toml"], "chatlab gradescope: rubric missing.toml: cannot be read"),
 ])
 def test_bad_arguments_get_one_line(args, says, tmp_path):
     done = subprocess.run([sys.executable, "-m", "chatlab.cli", "gradescope", *args, "--out", str(tmp_path / "a.zip")],

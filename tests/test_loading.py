@@ -13,7 +13,7 @@ import shutil
 import pytest
 from grading import broken_role, broken_spec, build_broken, grade
 
-from chatlab.catalog import SOLUTIONS_DIR, find_lab
+from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
 from chatlab.grading.hints import hint, label
 from chatlab.grading.loading import TOP_LEVEL, check, waiting_at
 
@@ -99,3 +99,18 @@ def test_a_hang_is_placed_on_the_importing_thread_s_line_in_a_stack_dump(tmp_pat
             f'  File "<frozen importlib._bootstrap>", line 241 in _call_with_frames_removed\n')
     assert waiting_at(dump, path) == (12, TOP_LEVEL), "the helper thread's line was taken for the import's"
     assert waiting_at("", path) == (None, TOP_LEVEL)
+
+
+def test_a_file_that_reads_the_reference_or_writes_outside_at_import_does_not_load(lab2_copy):
+    """The check that a file loads runs its top level: guarded like every process that runs a student's code."""
+    server = lab2_copy / LAB2.stem / "server.py"
+    original = server.read_text(encoding="utf-8")
+    escape = KIT_ROOT / "escaped-by-a-test.txt"  # not in the temporary folder, which a submission may write in
+    for shortcut in (f"open({str(SOLUTIONS_DIR / LAB2.stem / 'server.py')!r}).read()\n",
+                     f"open({str(escape)!r}, 'w').write('out')\n"):
+        server.write_text(shortcut + original, encoding="utf-8")
+        loading = check(LAB2, "server", lab2_copy)
+        escaped = escape.exists()
+        escape.unlink(missing_ok=True)
+        assert not loading.ok and loading.error.startswith("PermissionError: chatlab's sandbox: "), loading
+        assert not escaped

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import stat
 import sys
 import tempfile
@@ -30,12 +29,13 @@ from types import SimpleNamespace
 
 from chatlab.catalog import Lab, find_lab
 from chatlab.classroom.kit import tool_files
+from chatlab.classroom.submissions import copy_into, upload_for
 from chatlab.grading.plugin import GRADE_OUT_OF, write_not_started, write_results
-from chatlab.grading.rubric import LabScore, lab_percent, score_text
+from chatlab.grading.rubric import LabScore, RubricError, lab_percent, score_text
+from chatlab.grading.rubric import load as load_rubric
 
 CONFIG = "gradescope.json"
 ROOT_VARIABLE = "CHATLAB_AUTOGRADER_ROOT"
-ROLES = ("server.py", "client.py")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder: install the kit (the grader and its tools).
@@ -61,19 +61,14 @@ class SetupError(ValueError):
 
 
 def rubric_weight(lab: Lab, rubric: Path | None) -> float:
-    """The lab's weight: 1 (the lab earns all 100 points) unless a rubric file, a JSON object of
-    lab -> weight between 0 and 1 (e.g. {"lab4": 0.8}), names the lab."""
+    """The lab's weight: 1 (the lab earns all 100 points) unless a rubric file (chatlab/grading/rubric.toml's
+    format) gives it one: its [weights] entry, 0 if the lab is not listed there."""
     if rubric is None:
         return 1.0
     try:
-        weights = {find_lab(name).stem: weight for name, weight in json.loads(rubric.read_text("utf-8")).items()}
-    except (OSError, ValueError, AttributeError) as error:
-        raise SetupError(f"--rubric {rubric}: expected a JSON object of lab -> weight, e.g. "
-                         f'{{"lab4": 0.8}} ({error})') from None
-    weight = weights.get(lab.stem, 1.0)
-    if not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-        raise SetupError(f"--rubric {rubric}: the weight of {lab.stem} must be a number from 0 to 1, not {weight!r}")
-    return float(weight)
+        return load_rubric(rubric).weights.get(lab.stem, 0.0)
+    except RubricError as error:
+        raise SetupError(str(error)) from None
 
 
 def build(lab: Lab, out: Path, rubric: Path | None = None) -> list[str]:
@@ -89,21 +84,6 @@ def build(lab: Lab, out: Path, rubric: Path | None = None) -> list[str]:
         for name, source in tool_files().items():
             archive.write(source, name)
         return archive.namelist()
-
-
-def place_upload(upload: Path, lab: Lab, into: Path) -> Path:
-    """`into` made a --target for `lab`: the upload's folder named after the lab, or else the shallowest
-    folder holding server.py or client.py, copied to into/LAB. An upload with neither leaves the lab's
-    folder empty, and the grader reports its files missing. (To fold into chatlab/classroom/submissions.py.)"""
-    folders = sorted((path for path in upload.rglob(lab.stem) if path.is_dir()), key=lambda p: len(p.parts))
-    if not folders:
-        files = sorted((path for role in ROLES for path in upload.rglob(role)), key=lambda p: len(p.parts))
-        folders = [files[0].parent] if files else []
-    if folders:
-        shutil.copytree(folders[0], into / lab.stem, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    else:
-        (into / lab.stem).mkdir(parents=True)
-    return into
 
 
 def gradescope_results(graded: dict, lab: Lab, weight: float) -> dict:
@@ -133,7 +113,8 @@ def run(root: Path) -> dict:
                                     "rebuild it with chatlab gradescope --lab LAB")
         return json.loads(out.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="chatlab-submission-") as folder:
-        target = place_upload(root / "submission", lab, Path(folder))
+        target = copy_into(upload_for(root / "submission", lab), Path(folder))
+        (target / lab.stem).mkdir(exist_ok=True)  # nothing handed in: the grader says which files are missing
         try:
             graded = grade_in_child(lab.stem, str(target))
         except GradingFailed as failure:
@@ -152,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
                     "that grades one lab; set the assignment's points to 100.")
     parser.add_argument("--lab", required=True, help="the lab it grades: lab1 ... lab4 (or its number or full name)")
     parser.add_argument("--rubric", type=Path, metavar="FILE",
-                        help='a JSON object of lab -> weight from 0 to 1, e.g. {"lab4": 0.8}: the lab earns '
-                             "that share of the 100 points (default 1)")
+                        help="a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
+                             "share of the 100 points (default: all of them)")
     parser.add_argument("--out", type=Path, default=Path("autograder.zip"), metavar="ZIP",
                         help="where to write it (default: autograder.zip)")
     args = parser.parse_args(argv)

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from chatlab.catalog import KIT_ROOT, Lab, find_lab, load_module, target_dir
 from chatlab.grading.hints import hint, label
+from chatlab.sandbox import guard
 
 LOAD_WAIT = 10.0      # seconds an import may take (as long as the sandbox waits for a server to start)
 DUMP_MARGIN = 2.0     # the child dumps every thread's stack this long before the wait ends: a hang names its line
@@ -212,6 +213,7 @@ def main(argv: list[str]) -> None:
     sys.stdout = open(os.devnull, "w")  # what the file prints at import is not the answer
     sys.argv = [str(path)]               # what a script started without arguments sees
     faulthandler.dump_traceback_later(float(dump_after), file=sys.stderr)
+    guard.install(target_dir(target))  # its top level runs here: no writes outside it, no solutions/
     try:
         load_module(lab, role, target)
         answer = {"ok": True}

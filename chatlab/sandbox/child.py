@@ -43,8 +43,8 @@ import threading
 import time
 import traceback
 
-from chatlab.catalog import find_lab, load_module
-from chatlab.sandbox import lock_gate
+from chatlab.catalog import find_lab, load_module, target_dir
+from chatlab.sandbox import guard, lock_gate
 
 EVENT_PREFIX = "\x1echatlab "    # a control character no submission prints by accident
 OUTPUT_LIMIT = 64 * 1024         # characters of the submission's prints that are kept
@@ -544,6 +544,7 @@ def main(argv=None) -> None:
     threading.excepthook = on_thread_error
 
     lab = find_lab(lab_name)
+    guard.install(target_dir(target))  # before the submission runs: no writes outside it, no solutions/
     # A start that hangs (an import or __init__ that blocks) cannot answer "stacks": this dump,
     # cancelled once the server listens, tells the parent where it hung.
     faulthandler.dump_traceback_later(STARTUP_DUMP, file=sys.stderr)

@@ -22,7 +22,9 @@ Everything else is as `python client.py` has it: the client runs as __main__ wit
 __file__, sys.argv and sys.path[0]; sys.exit(), os._exit(), daemon threads and the end of
 stdin behave the same; and an uncaught exception's traceback shows the client's frames
 only, the shim's and runpy's taken out, so it reads as if the client ran on its own.
-Only the standard library is used, and nothing of the kit is imported: it starts fast.
+Before the client runs, chatlab.sandbox.guard guards the process as it guards the server's
+(no writes outside the submission's folder, no reading solutions/). Only the standard library
+is used, and of the kit only that guard is imported: it starts fast.
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ import runpy
 import socket
 import sys
 import threading
+
+from chatlab.sandbox import guard
 
 REPORT_PREFIX = "\x1echatlab-shim "   # starts every report line; \x1e (record separator) is never typed
 REPORT = re.compile(re.escape(REPORT_PREFIX) + r"recv (\d+) (\d+)\n")
@@ -65,12 +69,12 @@ def _reporting(method, report_fd: int):
 
 
 def _trimmed(tb):
-    """The traceback `tb` without the shim's and runpy's frames (relinked in place); None if none is left.
+    """The traceback `tb` without the shim's, the guard's and runpy's frames (relinked in place); None if none is left.
 
     Frames are told apart by their module's globals, not their file name: runpy is a frozen
     module ("<frozen runpy>") in recent Pythons.
     """
-    hidden = (globals(), vars(runpy))
+    hidden = (globals(), vars(guard), vars(runpy))
     kept = []
     while tb is not None:
         if not any(tb.tb_frame.f_globals is namespace for namespace in hidden):
@@ -121,9 +125,7 @@ def main() -> None:
     for name in RECEIVING:
         setattr(socket.socket, name, _reporting(getattr(socket.socket, name), report_fd))
     _install_hooks()
-    sys.argv = sys.argv[1:]
-    sys.path[0] = os.path.dirname(script)  # as for `python client.py`: the client's folder, not the shim's
-    runpy.run_path(script, run_name="__main__")  # sets sys.argv[0] to the absolute path, as __file__
+    guard.run_as_program([script, *sys.argv[2:]])
 
 
 if __name__ == "__main__":

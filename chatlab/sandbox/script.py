@@ -29,7 +29,7 @@ class StartedScript:
         if hung:  # its import hung in an earlier test: so would the script's
             raise SubmissionError(f"{hung} (in an earlier test: not waited for again)")
         self.process = subprocess.Popen(
-            [sys.executable, str(script), "--port", "0"], stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "chatlab.sandbox.guard", str(script), "--port", "0"], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
             env=dict(os.environ, PYTHONUNBUFFERED="1"))
         lines: queue.Queue[str] = queue.Queue()
