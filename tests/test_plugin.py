@@ -12,7 +12,7 @@ import time
 import pytest
 
 from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
-from chatlab.grading import loading, plugin
+from chatlab.grading import loading, plugin, rubric
 from chatlab.grading.hints import hint, label
 from chatlab.grading.scenario import Scenario
 
@@ -112,6 +112,26 @@ def test_the_grade_under_the_rubric_is_the_best_weighted_lab_and_a_bonus_fills_n
     # lab3: 3 of 10 required points (the bonus point is not counted) = 30 % x 1.0; lab2: 100 % x 0.6 = 60
     run_grader(fake_labs).stdout.fnmatch_lines(
         ["Assignment grade: 60 % (best lab: lab2_two_user_chat; rubric weights: *)"])
+
+
+def test_a_rubric_that_adds_the_labs_up_and_always_counts_a_bonus_is_followed_by_the_table_and_the_json(
+        fake_labs, tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text('counts = "sum"\nbonus = "always"\n[weights]\nlab2_two_user_chat = 0.5\n'
+                    'lab3_multi_user_chat = 0.5\n', encoding="utf-8")
+    rubric.use(path)
+    try:
+        # lab2: 100 % x 0.5; lab3: (3 required + 1 bonus) of 10 = 40 % x 0.5
+        result = run_grader(fake_labs, "--score-json", str(tmp_path / "results.json"))
+    finally:
+        rubric.use(rubric.DEFAULT_RUBRIC)
+    result.stdout.fnmatch_lines(["lab3_multi_user_chat     3/10 points + 1 bonus (40 %)",
+                                 "Assignment grade: 70 % (the labs added up: lab2_two_user_chat + "
+                                 "lab3_multi_user_chat; rubric weights: *)"])
+    tests = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["tests"]
+    bonus = next(test for test in tests
+                 if test["extra_data"]["test"] == "test_bonus_passes" and test["tags"] == ["lab3_multi_user_chat"])
+    assert bonus["score"] == 1, "the rubric counts a bonus always, the test's points too"
 
 
 def test_deselected_tests_are_not_graded(fake_labs):

@@ -459,6 +459,8 @@ LABELS = {
     "row-not-run": {"en": "tests not run: {count} ({points})", "ru": "тестов не запущено: {count} ({points})"},
     "grade": {"en": "Assignment grade: {grade} % (best lab: {lab}; rubric weights: {weights})",
               "ru": "Оценка за задание: {grade} % (лучшая лабораторная: {lab}; веса лабораторных: {weights})"},
+    "grade-sum": {"en": "Assignment grade: {grade} % (the labs added up: {lab}; rubric weights: {weights})",
+                  "ru": "Оценка за задание: {grade} % (сумма лабораторных: {lab}; веса лабораторных: {weights})"},
     "grade-none": {"en": "Assignment grade: 0 % (rubric weights: {weights})",
                    "ru": "Оценка за задание: 0 % (веса лабораторных: {weights})"},
     # A test that cannot make its check on this system (a skipped graded test), and why.

@@ -29,7 +29,7 @@ import pytest
 from chatlab.catalog import find_lab, target_dir
 from chatlab.grading.hints import LABELS, label
 from chatlab.grading.loading import DoesNotLoad, Loading, NotRun, check
-from chatlab.grading.rubric import WEIGHTS, LabScore, assignment_grade, score_text
+from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, score_text
 from chatlab.grading.scenario import Scenario, timed_out
 from chatlab.harness.process import let_ctrl_c_through
 
@@ -228,7 +228,8 @@ def score_table(scores: Scores, lang: str) -> tuple[list[str], float]:
         lines += lost_rows(results, lang)
     grade, source = assignment_grade(lab_scores)
     weights = ", ".join(f"{stem} {weight:.0%}" for stem, weight in WEIGHTS.items())
-    lines.append(label("grade", lang).format(grade=f"{grade:.0f}", lab=source, weights=weights) if source
+    kind = "grade-sum" if active().counts == "sum" else "grade"
+    lines.append(label(kind, lang).format(grade=f"{grade:.0f}", lab=source, weights=weights) if source
                  else label("grade-none", lang).format(weights=weights))
     return lines, grade
 
@@ -263,12 +264,13 @@ def without_rerun(output: str, lang: str) -> str:
     return "".join(line for line in output.splitlines(keepends=True) if not line.startswith(prefix))
 
 
-def gradescope_test(result: Result, lab_complete: bool, lang: str) -> dict:
+def gradescope_test(result: Result, lab_score: LabScore, lang: str) -> dict:
     """One test in Gradescope's format, named in words and tagged with its lab. A bonus test earns its
-    points only in a lab whose required tests all passed; "status" says passed or failed outright, which
+    points as the rubric says (by default only in a lab whose required tests all passed: LabScore's
+    counted_bonus); "status" says passed or failed outright, which
     the points cannot for a bonus test (max_score 0); "extra_data" keeps what the points cannot say (the
     test's identifier, its points, its outcome, the diagnoses), for the notebook's report and the kit's tests."""
-    counted = result.passed and (lab_complete or not result.bonus)
+    counted = result.passed and (not result.bonus or lab_score.counted_bonus > 0)
     return {"name": f"{result.lab}: {test_words(result.name)}", "tags": [result.lab],
             "score": result.points if counted else 0, "max_score": 0 if result.bonus else result.points,
             "status": "passed" if result.passed else "failed",
@@ -302,7 +304,7 @@ def write_score_json(path: str, scores: Scores, grade: float, table: str, lang: 
     """Gradescope's results.json: the rubric grade as the score (it overrides the tests' sum, so the
     assignment's points must be 100), the grade and score table as Markdown, a test per test."""
     lab_scores = scores.lab_scores()
-    tests = [gradescope_test(r, lab_scores[r.lab].complete, lang) for r in scores.results.values()]
+    tests = [gradescope_test(r, lab_scores[r.lab], lang) for r in scores.results.values()]
     write_results(path, {"score": round(grade, 2), "execution_time": round(seconds),
                          "output": score_markdown(table, grade), "output_format": "md",
                          "stdout_visibility": "hidden", "tests": tests,
