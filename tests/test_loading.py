@@ -13,7 +13,7 @@ import shutil
 import pytest
 from grading import broken_role, broken_spec, build_broken, grade
 
-from chatlab.catalog import KIT_ROOT, SOLUTIONS_DIR, find_lab
+from chatlab.catalog import SOLUTIONS_DIR, find_lab
 from chatlab.grading.hints import hint, label
 from chatlab.grading.loading import TOP_LEVEL, check, waiting_at
 
@@ -101,11 +101,14 @@ def test_a_hang_is_placed_on_the_importing_thread_s_line_in_a_stack_dump(tmp_pat
     assert waiting_at("", path) == (None, TOP_LEVEL)
 
 
-def test_a_file_that_reads_the_reference_or_writes_outside_at_import_does_not_load(lab2_copy):
+def test_a_file_that_reads_the_reference_or_writes_outside_at_import_does_not_load(lab2_copy, monkeypatch):
     """The check that a file loads runs its top level: guarded like every process that runs a student's code."""
     server = lab2_copy / LAB2.stem / "server.py"
     original = server.read_text(encoding="utf-8")
-    escape = KIT_ROOT / "escaped-by-a-test.txt"  # not in the temporary folder, which a submission may write in
+    private = lab2_copy / "tmp"  # the child's temporary folder, which a submission may write in, as grade-all gives
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    escape = lab2_copy.parent / f"{lab2_copy.name}-escaped.txt"  # outside the target and the child's temporary folder
     for shortcut in (f"open({str(SOLUTIONS_DIR / LAB2.stem / 'server.py')!r}).read()\n",
                      f"open({str(escape)!r}, 'w').write('out')\n"):
         server.write_text(shortcut + original, encoding="utf-8")
