@@ -39,7 +39,8 @@ HINTS = {
         "en": "Do not only print an exception: a printed error is one nobody handles. Let unexpected ones "
               "propagate (the grader then shows where), and handle the expected ones for real.",
         "ru": "Не ограничивайтесь печатью исключения: напечатанную ошибку никто не обработает. Неожиданные "
-              "пропускайте дальше (тогда система проверки покажет, где они возникли), а ожидаемые обрабатывайте по-настоящему.",
+              "пропускайте дальше (тогда система проверки покажет, где они возникли), а ожидаемые "
+              "обрабатывайте по-настоящему.",
     },
     "not-implemented": {
         "en": "This part is still a TODO: write the function named in the error, as its docstring says.",
@@ -331,8 +332,8 @@ HINTS = {
               "a reset, a send to one client), and one of them never got there. Check that each client is served "
               "by a thread of its own that reads with recv() and relays each line to every other member; if it "
               "is, tell your instructor.",
-        "ru": "Чтобы гонка возникала наверняка, система проверки останавливает потоки сервера в выбранных точках (recv(), "
-              "обнаруживший сброс соединения, отправка одному клиенту), но один из потоков туда так и не дошёл. "
+        "ru": "Чтобы гонка возникала наверняка, система проверки останавливает потоки сервера в выбранных "
+              "точках (recv(), обнаруживший сброс соединения, отправка одному клиенту), но один из потоков туда так и не дошёл. "
               "Убедитесь, что каждого клиента обслуживает собственный поток, который читает через recv() и "
               "пересылает каждую строку всем остальным участникам; если это так, сообщите преподавателю.",
     },
@@ -404,7 +405,8 @@ DIAGNOSES = {
     },
     "spinning": {
         "en": "The server kept a core busy while nothing moved on its sockets: a thread spins at {where}.",
-        "ru": "Сервер загружал ядро процессора, хотя через его сокеты ничего не шло: поток в {where} занят активным ожиданием.",
+        "ru": "Сервер загружал ядро процессора, хотя через его сокеты ничего не шло: поток в {where} занят "
+              "активным ожиданием.",
     },
     "printed-error": {
         "en": "The server printed an error: {line}. An exception was caught and printed, so the test never "
