@@ -13,7 +13,7 @@ HINTS = {
               "where they happen, and clean up the client in a `finally` so the others hear it left.",
         "ru": "Исключение завершило поток вашего сервера, а с ним и обслуживание его клиента. Прочитайте ошибку и "
               "строку выше; обрабатывайте сбои сокета (ConnectionResetError, b'' от recv()) там, где они "
-              "возникают, и убирайте клиента в `finally`, чтобы остальные узнали о его уходе.",
+              "возникают, и освобождайте ресурсы клиента в `finally`, чтобы остальные узнали о его уходе.",
     },
     "process-exited": {
         "en": "The whole server process ended: look for sys.exit(), os._exit() or exit() in your code, or a crash "
@@ -39,7 +39,8 @@ HINTS = {
         "en": "Do not only print an exception: a printed error is one nobody handles. Let unexpected ones "
               "propagate (the grader then shows where), and handle the expected ones for real.",
         "ru": "Не ограничивайтесь печатью исключения: напечатанную ошибку никто не обработает. Неожиданные "
-              "пропускайте дальше (тогда грейдер покажет, где они возникли), а ожидаемые обрабатывайте по-настоящему.",
+              "пропускайте дальше (тогда система проверки покажет, где они возникли), а ожидаемые "
+              "обрабатывайте по-настоящему.",
     },
     "not-implemented": {
         "en": "This part is still a TODO: write the function named in the error, as its docstring says.",
@@ -84,13 +85,14 @@ HINTS = {
     "busy-loop": {
         "en": "The server burns CPU after a client left: an `except: continue` (or a loop on b'') spins forever. "
               "Catch specific errors; on error or b'' remove the client, close its socket, and leave the loop.",
-        "ru": "Сервер жжёт процессор после ухода клиента: `except: continue` (или цикл на b'') крутится вечно. "
-              "Ловите конкретные исключения; при ошибке или b'' удалите клиента, закройте сокет и выйдите из цикла.",
+        "ru": "После ухода клиента сервер впустую загружает процессор: `except: continue` (или цикл, снова и снова "
+              "получающий b'') превращается в бесконечное активное ожидание. Перехватывайте конкретные исключения; "
+              "при ошибке или b'' удалите клиента, закройте сокет и выйдите из цикла.",
     },
     "eof": {
         "en": "recv() returning b'' means the peer closed its side: stop reading, clean up, tell the others.",
-        "ru": "recv(), вернувший b'', значит, что собеседник закрыл соединение: прекратите чтение, приберите, "
-              "сообщите остальным.",
+        "ru": "Если recv() вернул b'', значит, другая сторона закрыла соединение: прекратите чтение, освободите "
+              "ресурсы и сообщите остальным.",
     },
     "dead-client": {
         "en": "One failed send must not abort the broadcast: put a try around EACH recipient's send, and drop "
@@ -106,8 +108,8 @@ HINTS = {
     },
     "reset": {
         "en": "A client can vanish with a reset (ConnectionResetError): treat it like b'' (a normal leave).",
-        "ru": "Клиент может исчезнуть со сбросом соединения (ConnectionResetError): обрабатывайте это как b'' "
-              "(обычный выход).",
+        "ru": "Клиент может исчезнуть, сбросив соединение (ConnectionResetError): обрабатывайте это как b'' "
+              "(обычный выход из чата).",
     },
     "echo-tail": {
         "en": "Echo until recv() returns b'' (the client half-closed), with sendall(): stopping early or using "
@@ -129,9 +131,10 @@ HINTS = {
         "en": "A client that stops reading makes sendall() block. If a speaker's thread does that send, the whole "
               "room freezes: give each client an outgoing queue and a writer thread (the bonus Outbox), and "
               "drop a client whose queue passes a limit.",
-        "ru": "Клиент, который перестал читать, блокирует sendall(). Если отправляет поток говорящего, замирает "
-              "весь чат: дайте каждому клиенту очередь исходящих и поток-писатель (бонусный Outbox) и "
-              "отключайте клиента, чья очередь превысила предел.",
+        "ru": "Если клиент перестал читать, sendall(), отправляющий ему данные, блокируется. Если эту отправку "
+              "выполняет поток участника, приславшего строку, замирает весь чат: заведите для каждого клиента "
+              "очередь отправки и поток отправки (бонусный Outbox) и отключайте клиента, чья очередь превысила "
+              "предел.",
     },
     "send-lock": {
         "en": "Two threads may send to one client at once (its own thread, and the thread of whoever speaks). "
@@ -182,8 +185,9 @@ HINTS = {
     "client-quit": {
         "en": "At the end of input (Ctrl+D: input() raises EOFError) leave politely, then exit: the echo client "
               "shuts down its sending side (shutdown(SHUT_WR)); a chat client sends /quit (UDP: /leave).",
-        "ru": "В конце ввода (Ctrl+D: input() бросает EOFError) уходите вежливо и завершайтесь: эхо-клиент "
-              "закрывает свою сторону отправки (shutdown(SHUT_WR)); клиент чата отправляет /quit (UDP: /leave).",
+        "ru": "В конце ввода (Ctrl+D: input() выбрасывает EOFError) завершите сеанс по протоколу и только потом "
+              "выходите: эхо-клиент закрывает свою сторону соединения на отправку (shutdown(SHUT_WR)), клиент "
+              "чата отправляет /quit (в UDP — /leave).",
     },
     "echo-to-sender": {
         "en": "Broadcast to everyone EXCEPT the sender (PROTOCOL.md: the sender never receives its own message).",
@@ -229,7 +233,8 @@ HINTS = {
     },
     "key-by-address": {
         "en": "Several clients share one IP: key UDP members by the whole address (ip, port).",
-        "ru": "У нескольких клиентов один IP: храните участников UDP по полному адресу (ip, port).",
+        "ru": "У нескольких клиентов может быть один IP: храните участников UDP по ключу — полному адресу "
+              "(ip, port).",
     },
     "udp-leave": {
         "en": "Forget a member on /leave and after idle_timeout seconds of silence; never send to it again.",
@@ -238,13 +243,13 @@ HINTS = {
     "udp-size": {
         "en": "Receive with a 65,535-byte buffer (a smaller one silently truncates), and refuse messages over "
               "4096 bytes with '! message too long (max 4096 bytes)'.",
-        "ru": "Принимайте в буфер на 65 535 байт (меньший молча обрезает датаграммы) и отклоняйте сообщения "
+        "ru": "Принимайте в буфер на 65 535 байт (меньший молча обрезает дейтаграммы) и отклоняйте сообщения "
               "длиннее 4096 байт: '! message too long (max 4096 bytes)'.",
     },
     "udp-join": {
         "en": "Datagrams from an address that has not joined get '! join first: /join NICK'; /join NICK answers "
               "'* welcome NICK' and tells the others.",
-        "ru": "Датаграммы с адреса, который не присоединился, получают '! join first: /join NICK'; на /join NICK "
+        "ru": "Дейтаграммы с адреса, который не вошёл в чат, получают '! join first: /join NICK'; на /join NICK "
               "ответ '* welcome NICK', остальным — уведомление.",
     },
     "does-not-load": {
@@ -264,7 +269,7 @@ HINTS = {
         "en": "The grader looks for each lab's server.py and client.py in the lab's folder (e.g. "
               "lab2_two_user_chat/server.py) inside the folder it grades (--target): keep the folder and file "
               "names of the starter code.",
-        "ru": "Грейдер ищет server.py и client.py каждой лабораторной в её папке (например, "
+        "ru": "Система проверки ищет server.py и client.py каждой лабораторной в её папке (например, "
               "lab2_two_user_chat/server.py) внутри проверяемой папки (--target): сохраняйте имена папок и "
               "файлов из заготовки.",
     },
@@ -327,10 +332,11 @@ HINTS = {
               "a reset, a send to one client), and one of them never got there. Check that each client is served "
               "by a thread of its own that reads with recv() and relays each line to every other member; if it "
               "is, tell your instructor.",
-        "ru": "Чтобы гонка возникала наверняка, грейдер останавливает потоки сервера в выбранных точках (recv(), "
-              "обнаруживший сброс соединения, отправка одному клиенту), но один из потоков туда так и не дошёл. "
-              "Убедитесь, что каждого клиента обслуживает собственный поток, который читает через recv() и "
-              "пересылает каждую строку всем остальным участникам; если это так, сообщите преподавателю.",
+        "ru": "Чтобы гонка возникала наверняка, система проверки останавливает потоки сервера в выбранных "
+              "точках (recv(), обнаруживший сброс соединения, отправка одному клиенту), но один из потоков "
+              "туда так и не дошёл. Убедитесь, что каждого клиента обслуживает собственный поток, который "
+              "читает через recv() и пересылает каждую строку всем остальным участникам; если это так, "
+              "сообщите преподавателю.",
     },
 }
 
@@ -400,7 +406,8 @@ DIAGNOSES = {
     },
     "spinning": {
         "en": "The server kept a core busy while nothing moved on its sockets: a thread spins at {where}.",
-        "ru": "Сервер загружал ядро процессора, хотя через его сокеты ничего не шло: поток крутится в цикле в {where}.",
+        "ru": "Сервер загружал ядро процессора, хотя через его сокеты ничего не шло: поток в {where} занят "
+              "активным ожиданием.",
     },
     "printed-error": {
         "en": "The server printed an error: {line}. An exception was caught and printed, so the test never "
@@ -438,7 +445,7 @@ LABELS = {
     "printed": {"en": "What the client printed", "ru": "Что напечатал клиент"},
     "client-stderr": {"en": "What the client wrote to stderr", "ru": "Что клиент вывел в stderr"},
     "server-received": {"en": "What the grader's server received from the client",
-                        "ru": "Что сервер грейдера получил от клиента"},
+                        "ru": "Что тестовый сервер системы проверки получил от клиента"},
     # How a lab's score is written everywhere (chatlab.grading.rubric.score_text).
     "score": {"en": "{earned}/{possible} points ({percent} %)", "ru": "баллы: {earned} из {possible} ({percent} %)"},
     "score-bonus": {"en": "{earned}/{possible} points + {bonus} bonus ({percent} %)",
