@@ -185,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("grade", help=GRADE_HELP)
     commands.add_parser("grade-all", help="grade a class: one folder per student, into a CSV gradebook")
     commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
-    commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies")
+    commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies; "
+                                          "--lang ru runs the Russian ones")
     commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it, or write a "
                                         "--student-kit (maintainers)")
     commands.add_parser("gradescope", help="build a Gradescope autograder for one lab (instructors)")

@@ -3,16 +3,19 @@
 The notebooks are executed once, their check cells grading the stubs (what a student first
 meets, generated from solutions/ into a folder of their own, so the tests pass whatever a
 student has done in labs/), by the same code as `chatlab notebooks`. Their committed copies
-carry no outputs.
+carry no outputs. Of the Russian twins (notebooks/ru/, kept in step by test_notebook_twins.py),
+lab 1's is executed too: its code is the English one's, so what it adds to check is that the
+helpers report in Russian there and that its links work from one folder deeper.
 """
 import json
 import re
 
+import nbformat
 import pytest
 
 from chatlab.catalog import KIT_ROOT, LABS, NOTEBOOKS_DIR, SOLUTIONS_DIR, START_HERE
 from chatlab.notebook.check import check_your_work
-from chatlab.notebook.runner import all_notebooks, execute
+from chatlab.notebook.runner import Executed, all_notebooks, execute, notebook_path, notebooks_folder
 from chatlab.notebook.runner import main as notebooks_command
 from chatlab.notebook.show import todos
 from chatlab.release import BEGIN, END
@@ -21,6 +24,17 @@ from chatlab.release import BEGIN, END
 @pytest.fixture(scope="module")
 def executed(stubs):
     return {path.stem: execute(path, str(stubs)) for path in all_notebooks()}
+
+
+@pytest.fixture(scope="module")
+def executed_ru(stubs):
+    """Lab 1's Russian twin, executed like the English notebooks (about 6 s, most of it its check cell)."""
+    return execute(notebook_path("lab1", "ru"), str(stubs))
+
+
+def twins() -> list:
+    """The Russian twins there are (test_notebook_twins.py wants one per English notebook)."""
+    return sorted(notebooks_folder("ru").glob("*.ipynb"))
 
 
 def cells(notebook, kind=None):
@@ -54,7 +68,7 @@ def test_every_notebook_executes_headless_without_error(executed):
 
 
 def test_the_notebooks_are_committed_without_outputs():
-    for path in all_notebooks():
+    for path in all_notebooks() + twins():
         notebook = json.loads(path.read_text(encoding="utf-8"))
         for cell in cells(notebook, "code"):
             assert not cell["outputs"] and cell["execution_count"] is None, f"{path.name} has outputs"
@@ -155,6 +169,35 @@ def test_no_notebook_holds_or_shows_solution_code(executed, stubs):
         assert not leaked, f"{stem}.ipynb holds or prints solution code: {leaked[:3]}"
 
 
+def test_the_russian_twin_of_lab1_executes_headless_and_its_helpers_report_in_russian(executed_ru):
+    assert not executed_ru.errors, f"cells that raised: {executed_ru.errors}"
+    shown = "\n".join(output_texts(executed_ru.notebook))
+    assert re.search(r"lab1_echo \([^)]*\): баллы: 0 из \d+ \(0 %\)", shown), "no Russian zero score for the stubs"
+    assert "| файл:строка | функция | что написать |" in shown, "the TODO list was not shown in Russian"
+    for todo in todos("lab1"):  # links that work from notebooks/ru/, one folder deeper
+        mark = "✅ написано" if todo.done else "⬜ сделать"
+        assert f"| {mark} | [`lab1_echo/{todo.path.name}:{todo.line}`](../../labs/lab1_echo/{todo.path.name})" in shown
+    missing = [claim for claim in EXPERIMENTS["lab1_echo"] if not re.search(claim, shown)]
+    assert not missing, f"ru/lab1_echo.ipynb did not show: {missing}"
+
+
+def test_chatlab_notebooks_lang_ru_runs_and_writes_the_russian_twins(tmp_path, monkeypatch, capsys):
+    ran = []
+
+    def pretend(path, target):  # which notebooks are run is the point here, not running them again
+        ran.append(path)
+        return Executed(path, nbformat.read(path, as_version=4), 0.0)
+
+    monkeypatch.setattr("chatlab.notebook.runner.execute", pretend)
+    assert notebooks_command(["start_here", "lab1", "--lang", "ru", "--html", str(tmp_path)]) == 0
+    assert ran == [NOTEBOOKS_DIR / "ru" / "start_here.ipynb", NOTEBOOKS_DIR / "ru" / "lab1_echo.ipynb"]
+    assert "<title>Лабораторная 1: эхо-сервер TCP</title>" in (tmp_path / "lab1_echo.html").read_text(encoding="utf-8")
+    ran.clear()
+    assert notebooks_command([]) == 0 and ran == all_notebooks(), "English, all of them, unless told otherwise"
+    assert all_notebooks("ru") == [notebooks_folder("ru") / path.name for path in all_notebooks()]
+    capsys.readouterr()
+
+
 def test_chatlab_notebooks_writes_an_executed_html_copy_graded_against_the_solutions(tmp_path, capsys):
     assert notebooks_command(["lab1", "--target", "solutions", "--html", str(tmp_path)]) == 0
     page = (tmp_path / "lab1_echo.html").read_text(encoding="utf-8")
@@ -213,11 +256,11 @@ def wrong_links(text: str, folder, students: bool) -> list[str]:
 
 
 def test_notebooks_link_only_to_files_of_the_repository_and_never_into_solutions():
-    for path in all_notebooks():
+    for path in all_notebooks() + twins():
         notebook = json.loads(path.read_text(encoding="utf-8"))
         text = "\n".join("".join(cell["source"]) for cell in cells(notebook, "markdown"))
-        wrong = wrong_links(text, NOTEBOOKS_DIR, students=True)
-        assert not wrong, f"{path.name}: {wrong}"
+        wrong = wrong_links(text, path.parent, students=True)
+        assert not wrong, f"{path.relative_to(NOTEBOOKS_DIR)}: {wrong}"
 
 
 def test_the_readme_links_inside_the_repository_and_its_student_sections_never_into_solutions():

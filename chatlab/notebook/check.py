@@ -17,6 +17,7 @@ from pathlib import Path
 from chatlab.catalog import KIT_ROOT, find_lab
 from chatlab.grading.hints import label
 from chatlab.grading.rubric import WEIGHTS, LabScore, lab_percent, score_text
+from chatlab.notebook.language import notebook_lang, words
 
 GRADE_TIMEOUT = 300  # seconds: the grader bounds every wait itself; this only guards against the unforeseen
 TARGET_VARIABLE = "CHATLAB_TARGET"  # `chatlab notebooks --target solutions` sets it for instructors' copies
@@ -54,7 +55,7 @@ class GradeReport:
 
     def headline(self) -> str:
         if self.error:
-            return f"{self.lab} ({self.target}): not graded. {self.error.splitlines()[0]}"
+            return f"{self.lab} ({self.target}): {words('not-graded', self.lang)}. {self.error.splitlines()[0]}"
         lang, weight = self.lang, WEIGHTS.get(self.lab, 0.0)
         worth = (label("report-worth", lang).format(grade=f"{self.percent * weight:.0f}", weight=f"{weight:.0%}")
                  if weight else label("report-warm-up", lang))
@@ -128,16 +129,19 @@ def grade_in_child(lab_stem: str, target: str, lang: str = "en") -> dict:
         return json.loads(results.read_text(encoding="utf-8"))
 
 
-def check_your_work(name: str, target: str | None = None, lang: str = "en") -> GradeReport:
+def check_your_work(name: str, target: str | None = None, lang: str | None = None) -> GradeReport:
     """Grade one lab (your files in labs/ unless told otherwise) in a separate process.
 
     Runs `chatlab grade LAB --score-json` as a child process with a time limit and reads its
-    results: a hung or crashing submission becomes a report, never a frozen notebook.
+    results: a hung or crashing submission becomes a report, never a frozen notebook. The report
+    speaks the notebook's language (`chatlab.notebook.language.notebook_lang`: Russian in
+    notebooks/ru/) unless `lang` says otherwise.
     """
     lab = find_lab(name)
     target = target or os.environ.get(TARGET_VARIABLE, "labs")
+    lang = notebook_lang(lang)
     try:
         tests = grade_in_child(lab.stem, target, lang)["tests"]
     except GradingFailed as failure:
-        return GradeReport(lab.stem, target, error=str(failure))
+        return GradeReport(lab.stem, target, error=str(failure), lang=lang)
     return GradeReport(lab.stem, target, [_outcome(test, lang) for test in tests], lang=lang)

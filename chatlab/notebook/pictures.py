@@ -3,7 +3,8 @@
 Both take the `WireEvent`s of a `chatlab.harness.wiretap.Wiretap` (the server's own recv and send
 calls, with the bytes and the thread that made them) and a `names` map from a client's
 address to its name. They return matplotlib Figures built without pyplot (no global state,
-safe in any thread); `png(figure)` renders one, and the notebooks display that.
+safe in any thread); `png(figure)` renders one, and the notebooks display that. Their own words
+(default titles, the timeline's axis) are in the notebook's language (`chatlab.notebook.language`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import io
 from matplotlib.figure import Figure
 
 from chatlab.harness.wiretap import WireEvent
+from chatlab.notebook.language import words
 
 SERVER = "server"
 
@@ -59,7 +61,7 @@ def sequence_diagram(events: list[WireEvent], names: dict[tuple, str], title: st
     axes.set_xlim(-1.1, len(lanes) - 0.4)
     axes.set_ylim(bottom, -1.3)
     axes.axis("off")
-    axes.set_title(title or "What the server received (blue) and sent (orange), one arrow per call", fontsize=10)
+    axes.set_title(title or words("sequence-title"), fontsize=10)
     return figure
 
 
@@ -82,13 +84,13 @@ def thread_timeline(events: list[WireEvent], names: dict[tuple, str], title: str
             name = names[event.peer]
             axes.scatter(event.time * 1000, row, marker="o" if event.inbound else ">", s=60,
                          color=colours.get(name, "black"), zorder=2)
-            arrow = "from" if event.inbound else "to"
+            arrow = words("timeline-from") if event.inbound else words("timeline-to")
             axes.annotate(f"{arrow} {name}: {label(event.data, 24)}", (event.time * 1000, row),
                           xytext=(4, 7), textcoords="offset points", fontsize=7, rotation=12)
     axes.set_yticks(range(len(threads)), [f"{thread}\n({', '.join(served[thread])})" for thread in threads],
                     fontsize=8)
     axes.set_ylim(len(threads) - 0.4, -0.8)
-    axes.set_xlabel("milliseconds since the tap started   (o received, > sent)")
-    axes.set_title(title or "Which server thread handled which line", fontsize=10)
+    axes.set_xlabel(words("timeline-axis"))
+    axes.set_title(title or words("timeline-title"), fontsize=10)
     axes.spines[["top", "right", "left"]].set_visible(False)
     return figure

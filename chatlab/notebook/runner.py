@@ -1,9 +1,11 @@
 """Execute the notebooks headless and write HTML copies: `chatlab notebooks --html DIR`.
 
 An instructor hands out or projects the executed copies; the kit's tests execute every
-notebook the same way. Each runs top to bottom in a fresh kernel started in notebooks/,
-with CHATLAB_TARGET telling its "check your work" cell whose files to grade. A copy to hand
-out carries the notebook's title, alt text on its pictures, and no path of this machine.
+notebook the same way. Each runs top to bottom in a fresh kernel started in the notebook's own
+folder (notebooks/, or notebooks/ru/ for the Russian twins that `--lang ru` picks), with
+CHATLAB_TARGET telling its "check your work" cell whose files to grade and CHATLAB_LANG the
+language its helpers report in. A copy to hand out carries the notebook's title, alt text on
+its pictures, and no path of this machine.
 
 In a student kit (no solutions/), a cell that runs the reference stops with ReferenceMissing;
 executed headless, such a cell keeps the outputs recorded when the kit was built, under a line
@@ -23,20 +25,33 @@ from pathlib import Path
 
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
 from chatlab.notebook.check import TARGET_VARIABLE
+from chatlab.notebook.language import DEFAULT_LANG, LANG_VARIABLE, LANGUAGES
 
 CELL_TIMEOUT = 90  # seconds any one cell may run: the check cell grades a whole lab
 RECORDED = "[recorded when this kit was built: the reference is not in this kit]\n"
 
 
-def notebook_path(name: str) -> Path:
-    """notebooks/<stem>.ipynb for a lab name (`lab3`, `3`, a stem) or `start_here`."""
+def notebooks_folder(lang: str = DEFAULT_LANG) -> Path:
+    """Where the notebooks of a language are: notebooks/ (English), notebooks/ru/ (their Russian twins)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    return NOTEBOOKS_DIR if lang == DEFAULT_LANG else NOTEBOOKS_DIR / lang
+
+
+def notebook_path(name: str, lang: str = DEFAULT_LANG) -> Path:
+    """notebooks/<stem>.ipynb (or notebooks/ru/<stem>.ipynb) for a lab name (`lab3`, `3`, a stem) or `start_here`."""
     stem = START_HERE if name == START_HERE else find_lab(name).stem
-    return NOTEBOOKS_DIR / f"{stem}.ipynb"
+    return notebooks_folder(lang) / f"{stem}.ipynb"
 
 
-def all_notebooks() -> list[Path]:
+def all_notebooks(lang: str = DEFAULT_LANG) -> list[Path]:
     """The start-here notebook, then one per lab, in the order a student takes them."""
-    return [NOTEBOOKS_DIR / f"{stem}.ipynb" for stem in (START_HERE, *(lab.stem for lab in LABS))]
+    return [notebook_path(stem, lang) for stem in (START_HERE, *(lab.stem for lab in LABS))]
+
+
+def language_of(path: Path) -> str:
+    """A notebook's language, by its folder: notebooks/ru/ holds the Russian twins, the rest is English."""
+    return path.parent.name if path.parent.name in LANGUAGES else DEFAULT_LANG
 
 
 @dataclass
@@ -49,10 +64,11 @@ class Executed:
 
 
 def execute(path: Path, target: str = DEFAULT_TARGET) -> Executed:
-    """Run a notebook top to bottom in a fresh kernel; errors are collected, not raised.
+    """Run a notebook top to bottom in a fresh kernel started in its folder; errors are collected, not raised.
 
     Cells after a failed one still run, so a copy shows everything that works, and the
-    errors list says exactly which cells did not.
+    errors list says exactly which cells did not. Its helpers report in the notebook's language
+    (`language_of`), whatever CHATLAB_LANG this process has.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -63,7 +79,8 @@ def execute(path: Path, target: str = DEFAULT_TARGET) -> Executed:
                             resources={"metadata": {"path": str(path.parent)}})
     started = time.perf_counter()
     # The kernel's own stderr is only start-up chatter; what a cell prints comes back as its outputs.
-    client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target}), stderr=subprocess.DEVNULL)
+    client.execute(env=dict(os.environ, **{TARGET_VARIABLE: target, LANG_VARIABLE: language_of(path)}),
+                   stderr=subprocess.DEVNULL)
     executed = Executed(path, notebook, time.perf_counter() - started)
     for index, cell in enumerate(notebook.cells):
         error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"), None)
@@ -139,14 +156,16 @@ def main(argv: list[str] | None = None) -> int:
         description="Execute the notebooks headless (all, or those named) and report any cell that fails; "
                     "with --html, write executed HTML copies to hand out or project.")
     parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help="start_here, lab1 ... lab4; default: all")
+    parser.add_argument("--lang", default=DEFAULT_LANG, choices=LANGUAGES,
+                        help="en (default): the notebooks in notebooks/; ru: their Russian twins in notebooks/ru/")
     parser.add_argument("--html", metavar="DIR", type=Path, help="write NOTEBOOK.html files into DIR")
     parser.add_argument("--target", default=DEFAULT_TARGET,
                         help="whose files the check cells grade: labs (default: your code), solutions (the reference) "
                              "or a folder with the same layout")
     args = parser.parse_args(argv)
     try:
-        paths = [notebook_path(name) for name in args.names] or all_notebooks()
-        # The kernel starts in notebooks/: a folder given relative to here must not change meaning.
+        paths = [notebook_path(name, args.lang) for name in args.names] or all_notebooks(args.lang)
+        # The kernel starts in the notebook's folder: a folder given relative to here must not change meaning.
         target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
     except ValueError as error:
         parser.error(str(error))

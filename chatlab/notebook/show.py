@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlab.catalog import KIT_ROOT, LABS_DIR, SOLUTIONS_DIR, find_lab, lab_file
+from chatlab.catalog import LABS_DIR, NOTEBOOKS_DIR, SOLUTIONS_DIR, find_lab, lab_file
+from chatlab.notebook.language import words
 from chatlab.release import enclosing_function, functions
 
 
@@ -63,12 +64,20 @@ def todos(name: str, target: str = "labs") -> list[Todo]:
     return found
 
 
-def show_todos(name: str, target: str = "labs"):
-    """Display the TODO list of your files in labs/: where each one is, and whether it still raises."""
-    rows = ["| | file:line | function | what to write |", "|---|---|---|---|"]
+def notebook_folder() -> Path:
+    """The folder links in a notebook are relative to: the kernel's, which is the notebook's own (notebooks/
+    or notebooks/ru/) when Jupyter or `chatlab notebooks` started it there, else notebooks/."""
+    here = Path.cwd().resolve()
+    return here if here.is_relative_to(NOTEBOOKS_DIR.resolve()) else NOTEBOOKS_DIR
+
+
+def show_todos(name: str, target: str = "labs", lang: str | None = None):
+    """Display the TODO list of your files in labs/: where each one is (a link that works from this
+    notebook's folder), and whether it still raises; in the notebook's language unless `lang` says."""
+    rows = [words("todo-header", lang), "|---|---|---|---|"]
     for todo in todos(name, target):
-        link = os.path.relpath(todo.path, KIT_ROOT / "notebooks").replace(os.sep, "/")
-        mark = "✅ written" if todo.done else "⬜ to do"
+        link = os.path.relpath(todo.path, notebook_folder()).replace(os.sep, "/")
+        mark = words("todo-done", lang) if todo.done else words("todo-left", lang)
         rows.append(f"| {mark} | [`{todo.path.parent.name}/{todo.path.name}:{todo.line}`]({link}) "
                     f"| `{todo.function}` | {todo.text} |")
     return _display("markdown", "\n".join(rows))
