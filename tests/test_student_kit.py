@@ -34,9 +34,11 @@ def student_kit(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("student-kit")
     started = time.monotonic()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runner, "all_notebooks", lambda: [runner.notebook_path(name) for name in ("start_here", "lab1")])
+        patch.setattr(runner, "all_notebooks", lambda lang="en": [runner.notebook_path(name, lang)
+                                                                   for name in (("start_here", "lab1") if lang == "en"
+                                                                                else ("lab1",))])
         kit.build_student_kit(folder, say=lambda line: None)
-    print(f"\nthe student kit with 2 notebooks was built in {time.monotonic() - started:.1f} s")
+    print(f"\nthe student kit with 3 notebooks (2 English, 1 Russian) was built in {time.monotonic() - started:.1f} s")
     return folder
 
 
@@ -85,7 +87,8 @@ def test_the_kit_holds_no_solution_code(student_kit):
     names = {path.relative_to(student_kit).as_posix() for path in student_kit.rglob("*")}
     assert not [name for name in names if name.startswith(("solutions", "tests/broken", "tests/own_way",
                                                            "chatlab/bench/peers"))]
-    assert {"labs/lab1_echo/server.py", ".github/workflows/classroom.yml", "notebooks/lab1_echo.ipynb"} <= names
+    assert {"labs/lab1_echo/server.py", ".github/workflows/classroom.yml", "notebooks/lab1_echo.ipynb",
+            "notebooks/ru/lab1_echo.ipynb", "README.ru.md"} <= names
 
 
 def test_the_notebooks_carry_the_outputs_recorded_when_the_kit_was_built(student_kit):

@@ -51,6 +51,7 @@ def tool_files() -> dict[str, Path]:
 
 def build_student_kit(folder: Path, say=print) -> list[str]:
     """Write the student kit into `folder` (new or empty); return the relative paths written."""
+    from chatlab.notebook.language import LANGUAGES
     from chatlab.notebook.runner import all_notebooks, execute, without_paths
     from chatlab.release import check, generate
 
@@ -66,12 +67,14 @@ def build_student_kit(folder: Path, say=print) -> list[str]:
     files[".gitignore"] = (KIT_ROOT / ".gitignore").read_bytes()
     files["README.md"] = kit_readme().encode("utf-8")
     files[WORKFLOW_IN_KIT] = WORKFLOW.read_bytes()
-    for path in all_notebooks():
-        say(f"{path.name}: running it against the reference, to record its outputs ...")
+    files["README.ru.md"] = (KIT_ROOT / "README.ru.md").read_bytes()
+    for path in [notebook for lang in LANGUAGES for notebook in all_notebooks(lang)]:  # notebooks/ and notebooks/ru/
+        name = path.relative_to(KIT_ROOT).as_posix()
+        say(f"{name}: running it against the reference, to record its outputs ...")
         executed = execute(path, "labs")  # the check cells grade the starter code, as a student's first run does
         if executed.errors:
-            raise KitError(f"{path.name} failed when run against the reference: {'; '.join(executed.errors)}")
-        files[f"notebooks/{path.name}"] = notebook_bytes(without_paths(executed.notebook))
+            raise KitError(f"{name} failed when run against the reference: {'; '.join(executed.errors)}")
+        files[name] = notebook_bytes(without_paths(executed.notebook))
     for name, data in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
