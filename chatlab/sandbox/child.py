@@ -32,16 +32,21 @@ true} holds each client's thread at the first lock it takes after reading its ni
 """
 from __future__ import annotations
 
+import contextlib
+import dis
 import errno
 import faulthandler
+import functools
 import json
 import os
+import re
 import select
 import socket
 import sys
 import threading
 import time
 import traceback
+import weakref
 
 from chatlab.catalog import find_lab, load_module, target_dir
 from chatlab.sandbox import guard, lock_gate
@@ -288,6 +293,7 @@ class Watch:
         self.waiting: dict[int, object] = {}
         self.sending: dict[int, object] = {}   # the threads of `waiting` that are in a send
         self.moved = 0    # socket calls that moved data or a connection: a quiet server's count stays put
+        self.datagram_sockets = weakref.WeakSet()  # the server's bound UDP sockets: unread data means not quiet
 
     def entering(self, sock, call: str) -> None:
         self.waiting[threading.get_ident()] = sock
@@ -341,6 +347,8 @@ WATCH = Watch()
 WAITING_MODULES = ("threading.py", "queue.py", "selectors.py")  # a thread whose innermost frame is here waits
 GATE_WAITS = ("hold",)  # the sandbox's own waits (Gates) a thread may be held in
 WAITING_CALLS = ("sleep(", "select(", ".acquire(", ".wait(", ".get(", ".join(", "input(", ".poll(")
+SELECTING = re.compile(r"\b(select|poll)\(")
+WITH_ENTRY = {"BEFORE_WITH", "SETUP_WITH"}  # the opcode that calls a context manager's __enter__ (3.11-3.13, 3.10)
 
 
 def quiet(control: set[int]) -> tuple[bool, str]:
@@ -354,6 +362,7 @@ def quiet(control: set[int]) -> tuple[bool, str]:
     """
     names = {thread.ident: thread.name for thread in threading.enumerate()}
     in_socket_calls = []
+    selecting = False  # a thread waits in select() or poll(): a datagram not read yet would wake it
     for ident, frame in sys._current_frames().items():
         if ident in control:
             continue
@@ -367,7 +376,9 @@ def quiet(control: set[int]) -> tuple[bool, str]:
         if _in_bookkeeping(full):
             return False, where  # in a socket wrapper's bookkeeping, on its way back to the submission
         code = stack[-1] if stack else None
-        if code is None or code.filename.endswith(WAITING_MODULES) or waits_at(code.line or ""):
+        selecting = selecting or bool(code and SELECTING.search(code.line or ""))
+        if code is None or code.filename.endswith(WAITING_MODULES) or waits_at(code.line or "") \
+                or entering_with(frame):
             continue
         return False, where
     for where, sock, sending in in_socket_calls:
@@ -377,13 +388,29 @@ def quiet(control: set[int]) -> tuple[bool, str]:
             continue
         if ready[0] or ready[1]:
             return False, where
+    for sock in list(WATCH.datagram_sockets) if selecting else ():  # its select() may not have returned yet
+        with contextlib.suppress(OSError, ValueError):
+            if select.select([sock], [], [], 0)[0]:
+                return False, "a datagram that the server has not read yet"
     return True, ""
 
 
 def waits_at(line: str) -> bool:
-    """Whether a thread whose innermost Python line is `line` waits there: it calls something that
-    blocks, or it is a `with` statement (its lock's acquire() is C code: the line itself waits)."""
-    return line.lstrip().startswith("with ") or any(call in line for call in WAITING_CALLS)
+    """Whether a thread whose innermost Python line is `line` waits there: it calls something that blocks."""
+    return any(call in line for call in WAITING_CALLS)
+
+
+def entering_with(frame) -> bool:
+    """Whether `frame` waits in a `with` statement's __enter__, as `with self._send_lock:` does while
+    another thread holds the lock: the acquire is C code, so the frame itself sits at the
+    instruction that enters the `with`. A thread that merely runs through the line (a loop around
+    a `with` block that spins) is never found there: it gives up the GIL only at other instructions."""
+    return _instructions(frame.f_code).get(frame.f_lasti) in WITH_ENTRY
+
+
+@functools.lru_cache(maxsize=512)
+def _instructions(code) -> dict[int, str]:
+    return {instruction.offset: instruction.opname for instruction in dis.get_instructions(code)}
 
 
 def fallen_silent(control: set[int]):
@@ -502,6 +529,11 @@ def inject_faults(faults: dict) -> None:
                 if gates and self._peer_port is not None:
                     GATES.after_reset(self._peer_port)
                 raise
+
+        def bind(self, address):
+            super().bind(address)
+            if self.type == socket.SOCK_DGRAM:
+                WATCH.datagram_sockets.add(self)
 
         def accept(self):
             conn, address = self._blocking(super().accept)
