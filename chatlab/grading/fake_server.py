@@ -15,7 +15,7 @@ import time
 from typing import Callable
 
 from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
 
 DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
 
@@ -163,7 +163,7 @@ class FakeServer:
             why = self._read_more(deadline)
             if why:
                 if why == "the wait ran out":
-                    why = f"{timeout:g} s passed"
+                    why = seconds_passed(timeout)
                 sent = (f"; then it sent {shorten(self.partial)} with no newline after it"
                         if self.partial else "")
                 raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
@@ -182,7 +182,7 @@ class FakeServer:
             why = self._read_more(deadline)
             if why and not self.eof:
                 if why == "the wait ran out":
-                    why = f"{timeout:g} s passed"
+                    why = seconds_passed(timeout)
                 raise ExpectationError(f"the grader's server expected the client to close its side of the "
                                        f"connection (recv() returning b''), but {why}")
 

@@ -28,7 +28,7 @@ from typing import Callable
 
 from chatlab.catalog import Lab, lab_file
 from chatlab.harness.process import Process
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
 from chatlab.sandbox import client_shim
 
 NEWLINE = b"\n"
@@ -188,7 +188,7 @@ class StudentClient:
         if self.aborted or self.ended:
             why = self.aborted or self.fate(wait=1.0) or "it closed its output"
         else:
-            why = f"{timeout:g} s passed"
+            why = seconds_passed(timeout)
         raise ExpectationError(f"{self.name} should have printed a line containing {shorten(text)}, "
                                f"but {why}; it printed {describe(seen)}", client=self, wanted=[text.encode()],
                                seen=[line.encode() for line in seen],

@@ -20,7 +20,8 @@ import psutil
 
 from chatlab.catalog import KIT_ROOT, Lab, target_dir
 from chatlab.harness.session import ServerHost
-from chatlab.harness.waiting import WAIT
+from chatlab.harness.waiting import FELL_SILENT, WAIT
+from chatlab.i18n import _
 from chatlab.sandbox.child import EVENT_PREFIX
 
 STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
@@ -200,10 +201,10 @@ class ServerProcess(ServerHost):
             if before is None or now is None or now[1] != before[1]:
                 moved_at, busy_at = time.monotonic(), self.busy_seconds()
             if now is not None and now[0] and now == before:
-                yield "the server fell silent: every thread of it is waiting, and nothing it could read is on its way"
+                yield FELL_SILENT  # in English: the waiting client compares it, and translates it to show it
             elif now is not None and not now[0] and self._spins(moved_at, busy_at):
                 self.spinning = event["busy"]
-                yield f"the server spins: {self.spinning}, while nothing moves on its sockets"
+                yield _("the server spins: {where}, while nothing moves on its sockets").format(where=self.spinning)
             else:
                 yield ""
             before = now
@@ -215,7 +216,7 @@ class ServerProcess(ServerHost):
         deadline = time.monotonic() + timeout
         for reason in self.silence():
             if reason or time.monotonic() > deadline:
-                return reason.startswith("the server fell silent")
+                return reason == FELL_SILENT
         return False
 
     def _spins(self, since: float, busy_then: float | None) -> bool:
@@ -252,9 +253,10 @@ class ServerProcess(ServerHost):
         """Where the submission's threads are now, one line per thread, for a report."""
         threads = self.threads_in_submission()
         if threads is None:
-            return "(the server process did not answer: a thread may be holding the GIL in a busy loop)"
-        return "\n".join(f"thread {name!r} is at {path}:{line} in {function}(): {code}"
-                         for name, path, line, function, code in threads)
+            return _("(the server process did not answer: a thread may be holding the GIL in a busy loop)")
+        return "\n".join(_("thread {name} is at {place} in {function}(): {code}").format(
+            name=repr(name), place=f"{path}:{line}", function=function, code=code)
+            for name, path, line, function, code in threads)
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds the child has used so far (all its threads), or None if it does not answer."""
