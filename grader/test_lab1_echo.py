@@ -5,6 +5,7 @@ import pytest
 
 from chatlab.catalog import find_lab, target_dir
 from chatlab.harness.clients import LineClient
+from chatlab.i18n import _
 from chatlab.sandbox.script import StartedScript
 
 LAB = find_lab("lab1")
@@ -13,7 +14,7 @@ LAB = find_lab("lab1")
 def echo_of(scenario, host, payload: bytes) -> bytes:
     """Send `payload` (reading meanwhile), half-close, and return every byte that came back."""
     client = scenario.connect(host, "client")
-    scenario.send(client, payload, "then shutdown(SHUT_WR)")
+    scenario.send(client, payload, _("then shutdown(SHUT_WR)"))
     client.half_close()
     client.expect_closed()
     return bytes(client.stream)
@@ -79,12 +80,12 @@ def test_the_server_rests_after_clients_close_or_reset(scenario):
     polite = scenario.connect(host, "polite")
     scenario.send(polite, "bye")
     polite.expect("bye")
-    scenario.step("polite closes its connection (FIN)")
+    scenario.step(_("polite closes its connection (FIN)"))
     polite.close()
     rude = scenario.connect(host, "rude")
     scenario.send(rude, "bye")
     rude.expect("bye")
-    scenario.step("rude resets its connection (RST: SO_LINGER 1, 0)")
+    scenario.step(_("rude resets its connection (RST: SO_LINGER 1, 0)"))
     rude.reset()
     survivor = scenario.connect(host, "survivor")
     scenario.send(survivor, "still served")
@@ -120,7 +121,7 @@ def test_ctrl_c_stops_the_server_run_as_a_script_with_a_client_connected(scenari
         try:
             client.send_line("hello")
             client.expect("hello")
-            scenario.step("Ctrl+C (SIGINT) with the client connected")
+            scenario.step(_("Ctrl+C (SIGINT) with the client connected"))
             assert server.interrupt_and_wait(2.0), "the server was still running 2 s after Ctrl+C"
         finally:
             client.close()
@@ -132,6 +133,6 @@ def test_shutdown_makes_serve_forever_return_promptly(scenario):
     client = scenario.connect(host, "client")
     scenario.send(client, "hello")
     client.expect("hello")
-    scenario.step("the grader calls shutdown() with the client connected")
+    scenario.step(_("the grader calls shutdown() with the client connected"))
     problem = host.stop()
     assert not problem, problem

@@ -14,6 +14,7 @@ import pytest
 
 from chatlab.catalog import find_lab
 from chatlab.harness.waiting import WAIT, describe, lines_must_be
+from chatlab.i18n import _
 
 LAB = find_lab("lab4")
 # The test that checks each feature other scenarios need before they get to their point
@@ -71,7 +72,7 @@ def test_a_stranger_must_join_first_and_a_join_is_welcomed_and_announced_to_the_
     alice.expect("* bob joined")
     say(scenario, bob, "hi alice", "(a member now: relayed)")
     alice.expect("[bob] hi alice")
-    scenario.step("the stranger, who never joined, must have got no chat at all")
+    scenario.step(_("the stranger, who never joined, must have got no chat at all"))
     say(scenario, stranger, "still a stranger")
     stranger.expect(JOIN_FIRST)
     lines_must_be(stranger, stranger.texts(), [JOIN_FIRST] * 3)
@@ -117,7 +118,7 @@ def test_a_chat_line_reaches_every_other_member_with_its_author_and_never_the_se
 def nc_expect(scenario, nc, wanted: bytes) -> None:
     """Read `nc`'s datagrams (at most 10, each wait bounded) until one is exactly `wanted`."""
     seen, why = [], "10 other datagrams came first"
-    for _ in range(10):
+    for _attempt in range(10):
         try:
             datagram = nc.recv(65535)
         except socket.timeout:
@@ -143,13 +144,13 @@ def test_nc_u_style_datagrams_with_a_trailing_newline_or_crlf_work_and_every_ans
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as nc:
         nc.settimeout(WAIT)
         nc.connect(host.address)
-        scenario.step('"nc" (a bare UDP socket, like nc -u: it shows every datagram as it is) sends b"/join bob\\n"')
+        scenario.step(_('"nc" (a bare UDP socket, like nc -u: it shows every datagram as it is) sends b"/join bob\\n"'))
         nc.send(b"/join bob\n")
         nc_expect(scenario, nc, b"* welcome bob\n")
         alice.expect("* bob joined")
-        scenario.send(alice, b"hi bob\r\n", "(like nc -C)")
+        scenario.send(alice, b"hi bob\r\n", _("(like nc -C)"))
         nc_expect(scenario, nc, b"[alice] hi bob\n")
-        scenario.step('"nc" sends b"\\n" and b"\\r\\n" (empty lines: ignored), then b"still here\\r\\n"')
+        scenario.step(_('"nc" sends b"\\n" and b"\\r\\n" (empty lines: ignored), then b"still here\\r\\n"'))
         nc.send(b"\n")
         nc.send(b"\r\n")
         nc.send(b"still here\r\n")
@@ -209,9 +210,9 @@ def test_leave_says_bye_tells_the_others_and_the_member_that_left_gets_nothing_m
 def test_a_silent_member_is_forgotten_after_the_idle_timeout_while_a_pinging_one_stays(scenario):
     host = scenario.server(options={"idle_timeout": 0.3})
     alice, bob = scenario.join(host, "alice", "bob")
-    scenario.step("bob stays silent; alice sends /ping every 0.05 s until she gets \"* bob left\" (at most 40 times)")
+    scenario.step(_("bob stays silent; alice sends /ping every 0.05 s until she gets \"* bob left\" (at most 40 times)"))
     started = time.monotonic()
-    for _ in range(40):
+    for _ping in range(40):
         alice.send_bytes(b"/ping")
         try:
             alice.expect("* bob left", timeout=0.05)
@@ -225,7 +226,7 @@ def test_a_silent_member_is_forgotten_after_the_idle_timeout_while_a_pinging_one
         check(False, f"bob was silent for {time.monotonic() - started:.1f} s with idle_timeout=0.3, but alice, "
                      f"who kept pinging, never got '* bob left'; she received {describe(alice.received)}")
     carol, = scenario.join(host, "carol")
-    scenario.step("(alice pinged: she must still be a member, and be told that carol joined)")
+    scenario.step(_("(alice pinged: she must still be a member, and be told that carol joined)"))
     alice.expect("* carol joined")
     say(scenario, bob, "back again", "(forgotten: bob must join again)")
     bob.expect(JOIN_FIRST)
@@ -267,7 +268,7 @@ def test_up_to_4096_bytes_are_relayed_and_a_longer_message_is_refused(scenario):
     alice, bob = scenario.join(host, "alice", "bob")
     largest = "z" * 4095 + "."
     say(scenario, alice, largest, "(4096 bytes: the largest allowed)")
-    scenario.send(alice, largest.encode() + b"\n", "(4096 bytes and a newline, which does not count)")
+    scenario.send(alice, largest.encode() + b"\n", _("(4096 bytes and a newline, which does not count)"))
     say(scenario, alice, largest + "!", "(4097 bytes: too long)")
     say(scenario, alice, "still here", "(a sentinel: anything for bob before it has arrived)")
     bob.expect("[alice] still here")
@@ -294,13 +295,13 @@ def test_twenty_members_sending_five_lines_each_lose_nothing_and_keep_each_sende
     lines = {member.name: [f"{member.name} line {count}" for count in range(5)] for member in members}
     # 100 datagrams to the server, 95 to each member: a default Linux socket buffer (212,992 bytes) holds
     # 256 small datagrams, so none can be dropped even if no thread runs during the burst (at 400 they were).
-    scenario.step("each member sends 5 lines, taking turns (100 datagrams)")
+    scenario.step(_("each member sends 5 lines, taking turns (100 datagrams)"))
     for count in range(5):
         for member in members:
             member.send_bytes(lines[member.name][count].encode())
     for listener in members:
         wanted = {f"[{speaker}] {line}" for speaker in lines if speaker != listener.name for line in lines[speaker]}
-        for _ in range(len(wanted)):  # expect() returns the earliest wanted line still to come
+        for _line in range(len(wanted)):  # expect() returns the earliest wanted line still to come
             try:
                 wanted.discard(listener.expect(*sorted(wanted)))
             except AssertionError as error:
@@ -326,12 +327,12 @@ def test_control_characters_reach_the_others_as_u_fffd_and_a_tab_as_it_is(scenar
         (b"x\n[bob] I owe alice 100\n", "(a newline inside the datagram: '[bob] ...' would look like a line of bob's)",
          "[alice] x\ufffd[bob] I owe alice 100"),
     )
-    for data, note, _ in sent:
+    for data, note, _wanted in sent:
         scenario.send(alice, data, note)
     say(scenario, alice, "the end", "(a sentinel: anything for bob before it has arrived)")
     with scenario.setting_up("relaying"):
         bob.expect("[alice] the end")
-    expected = [wanted for _, _, wanted in sent] + ["[alice] the end"]
+    expected = [wanted for _data, _note, wanted in sent] + ["[alice] the end"]
     got = chat_from(bob, "alice")
     check(got == expected, f"bob received {got}, expected {expected}: every control character but tab must "
                            "reach the others as U+FFFD ('\\ufffd')")
