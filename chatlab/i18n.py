@@ -69,6 +69,12 @@ def _(text: str) -> str:
     return translation(_current).gettext(text) if _current != "en" else text
 
 
+def N_(text: str) -> str:
+    """Mark `text` for the catalog without translating it yet: a constant made at import time,
+    before the language is chosen, is translated where it is used, `_(CONSTANT)`."""
+    return text
+
+
 def translate_argparse() -> None:
     """Let argparse's own words follow the locale, from our catalog of them (messages.po)."""
     gettext.bindtextdomain(ARGPARSE_DOMAIN, str(LOCALE_DIR))
@@ -134,18 +140,18 @@ def build() -> None:
 
 # --- what still needs a translation -------------------------------------------------------
 
-MARKED = re.compile(r"\b_\(")
+MARKED = re.compile(r"\bN?_\(")
 
 
 def marked_texts(root: Path) -> dict[str, str]:
-    """Every text marked _("...") in the .py files under `root`: text -> where (file:line)."""
+    """Every text marked _("...") or N_("...") in the .py files under `root`: text -> where (file:line)."""
     found = {}
     for path in sorted(root.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         if not MARKED.search(source):
             continue
         for node in ast.walk(ast.parse(source)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.setdefault(node.args[0].value, f"{path.name}:{node.lineno}")
     return found

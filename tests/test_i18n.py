@@ -1,5 +1,8 @@
-"""The translation mechanism (chatlab/i18n.py): which language, the catalogs, what is missing."""
+"""The translation mechanism (chatlab/i18n.py): which language, the catalogs, what is missing, the CLI's help."""
 import gettext
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -46,3 +49,40 @@ def test_every_marked_text_has_a_russian_translation():
     missing = i18n.untranslated("ru", [KIT_ROOT / "chatlab", KIT_ROOT / "grader"])
     assert not missing, "no Russian in chatlab/locale/ru/LC_MESSAGES/chatlab.po for:\n" + "\n".join(
         f"  {where}: {text!r}" for text, where in sorted(missing.items(), key=lambda item: item[1]))
+
+
+# The program's own words in its help: commands, option values, metavars, stdout.
+COMMANDS = ("serve", "connect", "demo", "grade", "grade-all", "bench", "notebooks", "release", "gradescope")
+VOCABULARY = frozenset(COMMANDS) | {"labs", "solutions", "en", "ru", "lab", "stdout", "listening", "on", "chatlab"}
+
+
+@pytest.mark.parametrize("command", ("",) + COMMANDS)
+def test_the_help_is_russian_under_a_russian_locale(command):
+    """`chatlab --help` and each subcommand's, argparse's own words included ("usage:" is "использование:")."""
+    from english_words import english_words
+
+    environment = {**os.environ, "LANG": "ru_RU.UTF-8", "COLUMNS": "1000"}  # one line per option: no quote cut
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        environment.pop(variable, None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", *command.split(), "--help"], capture_output=True,
+                           text=True, encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("использование: chatlab"), shown.stdout
+    assert english_words(shown.stdout, VOCABULARY) == [], shown.stdout
+
+
+def test_an_error_of_the_cli_is_russian_under_a_russian_locale():
+    environment = {**os.environ, "LANG": "ru_RU.UTF-8"}
+    environment.pop("LC_ALL", None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", "serve"], capture_output=True, text=True,
+                           encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert "ошибка: нужны аргументы: LAB" in shown.stderr, shown.stderr
+
+
+def test_the_help_stays_english_under_an_english_locale():
+    environment = {**os.environ, "LANG": "en_US.UTF-8"}
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        environment.pop(variable, None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", "--help"], capture_output=True, text=True,
+                           encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert shown.stdout.startswith("usage: chatlab") and "Socket programming labs with threads." in shown.stdout

@@ -33,6 +33,7 @@ from chatlab.classroom.submissions import copy_into, upload_for
 from chatlab.grading.plugin import GRADE_OUT_OF, write_not_started, write_results
 from chatlab.grading.rubric import LabScore, RubricError, lab_percent, score_text
 from chatlab.grading.rubric import load as load_rubric
+from chatlab.i18n import _
 
 CONFIG = "gradescope.json"
 ROOT_VARIABLE = "CHATLAB_AUTOGRADER_ROOT"
@@ -129,14 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     """`chatlab gradescope --lab LAB [--rubric FILE] --out autograder.zip`: build the autograder."""
     parser = argparse.ArgumentParser(
         prog="chatlab gradescope",
-        description="Build a Gradescope autograder (setup.sh, run_autograder and the kit without solutions/) "
-                    "that grades one lab; set the assignment's points to 100.")
-    parser.add_argument("--lab", required=True, help="the lab it grades: lab1 ... lab4 (or its number or full name)")
+        description=_("Build a Gradescope autograder (setup.sh, run_autograder and the kit without solutions/) "
+                    "that grades one lab; set the assignment's points to 100."))
+    parser.add_argument("--lab", required=True, help=_("the lab it grades: lab1 ... lab4 (or its number or full name)"))
     parser.add_argument("--rubric", type=Path, metavar="FILE",
-                        help="a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
-                             "share of the 100 points (default: all of them)")
+                        help=_("a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
+                             "share of the 100 points (default: all of them)"))
     parser.add_argument("--out", type=Path, default=Path("autograder.zip"), metavar="ZIP",
-                        help="where to write it (default: autograder.zip)")
+                        help=_("where to write it (default: autograder.zip)"))
     args = parser.parse_args(argv)
     try:
         lab = find_lab(args.lab)

@@ -277,7 +277,7 @@ class ServerProcess(ServerHost):
         total, found = 0, False
         for path in Path(f"/proc/{self.process.pid}/task").glob("*/schedstat"):
             try:
-                ran, waited, _ = path.read_text().split()
+                ran, waited, _rest = path.read_text().split()
             except (OSError, ValueError):  # the thread ended meanwhile
                 continue
             total, found = total + int(ran) + int(waited), True
