@@ -86,3 +86,30 @@ def test_the_help_stays_english_under_an_english_locale():
     shown = subprocess.run([sys.executable, "-m", "chatlab.cli", "--help"], capture_output=True, text=True,
                            encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
     assert shown.stdout.startswith("usage: chatlab") and "Socket programming labs with threads." in shown.stdout
+
+
+def test_the_gradescope_summary_and_a_grade_all_report_follow_the_language(tmp_path):
+    from types import SimpleNamespace
+
+    from english_words import english_words
+
+    from chatlab.catalog import find_lab
+    from chatlab.classroom.grade_all import write_report
+    from chatlab.classroom.gradebook import GRADED, Row
+    from chatlab.classroom.gradescope import gradescope_results
+
+    test = {"name": "lab2_two_user_chat: x", "status": "failed", "score": 0, "max_score": 3, "output": "",
+            "extra_data": {"points": 3, "bonus": False, "test": "test_x", "outcome": "failed"}}
+    graded = {"tests": [test], "extra_data": {"table": "lab2_two_user_chat       баллы: 0 из 3 (0 %)\nОценка"}}
+    i18n.use("ru")
+    try:
+        summary = gradescope_results(graded, find_lab("lab2"), 0.6)["output"]
+        settings = SimpleNamespace(reports=tmp_path)
+        submission = SimpleNamespace(student="ivanov", folder=tmp_path / "ivanov", not_handed_in=["lab3_multi_user_chat"])
+        write_report(settings, submission, Row("ivanov", GRADED, seconds=1.0, fingerprint="f"), graded, "")
+    finally:
+        i18n.use("en")
+    assert "лабораторная 2" in summary and "вес 0.6" in summary, summary
+    report = (tmp_path / "ivanov.txt").read_text(encoding="utf-8")
+    assert "lab3_multi_user_chat: не сдана" in report and "состояние: graded" in report, report
+    assert english_words(report.split("\n", 1)[1], frozenset({GRADED})) == [], report

@@ -30,7 +30,7 @@ from chatlab.classroom.gradebook import DOES_NOT_LOAD, ERROR, GRADED, NOT_HANDED
 from chatlab.classroom.grader_run import GraderProcess, grader_command
 from chatlab.classroom.submissions import Submission, class_submissions, copy_into, fingerprint
 from chatlab.grading import rubric
-from chatlab.i18n import LANGUAGES, N_, _, choose
+from chatlab.i18n import LANGUAGES, N_, _, choose, use
 from chatlab.sandbox.guard import LIMITS
 
 INTERRUPTED = 2      # pytest's exit code after a Ctrl+C: its results are partial, never a score
@@ -78,6 +78,7 @@ def main(argv) -> int:
         chosen = rubric.use(Path(args.rubric).expanduser()) if args.rubric else rubric.active()
         settings = Settings(lab and lab.stem, args.reports and Path(args.reports).expanduser(), args.time_limit,
                             choose(args.lang), rubric_text=f"{chosen.weights} {chosen.counts} {chosen.bonus}")
+        use(settings.lang)  # the reports' own words; the grader runs print theirs with --lang
         csv_path = Path(args.csv).expanduser()
         kept = gradebook.read(csv_path)
         submissions = class_submissions(root, lab)
@@ -236,11 +237,11 @@ def write_report(settings: Settings, submission: Submission, row: Row, results: 
     """DIR/STUDENT.txt: who, the status, the score table, the labs not handed in, every failure's story."""
     if not settings.reports:
         return
-    lines = [f"chatlab grade-all: {submission.student} ({submission.folder})", f"status: {row.status}"
-             + (f" ({row.note})" if row.note else ""), ""]
+    lines = [f"chatlab grade-all: {submission.student} ({submission.folder})", _("status: {status}").format(
+        status=row.status) + (f" ({row.note})" if row.note else ""), ""]
     if results:
         lines += [results["extra_data"]["table"], ""]
-        lines += [f"{lab}: not handed in" for lab in submission.not_handed_in]
+        lines += [_("{lab}: not handed in").format(lab=lab) for lab in submission.not_handed_in]
         failed = [test for test in results["tests"]
                   if test["status"] != "passed" and test["extra_data"]["outcome"] != "not-run"]
         for test in failed:
