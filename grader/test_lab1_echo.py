@@ -33,7 +33,7 @@ def test_line_after_line_on_one_connection_each_comes_back(scenario):
     host = scenario.server()
     client = scenario.connect(host, "client")
     for number, line in enumerate(("first line", "second line", "third line")):
-        scenario.send(client, line, "(after the echo of the line before)" if number else "")
+        scenario.send(client, line, _("(after the echo of the line before)") if number else "")
         client.expect(line)
 
 

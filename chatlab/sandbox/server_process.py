@@ -59,13 +59,14 @@ class ServerProcess(ServerHost):
         hang_keys = ((lab.stem, str(self.folder)), (lab.stem, str(self.folder), json.dumps(options or {})))
         for key in hang_keys:
             if key in START_HANGS:
-                raise SubmissionError(f"{START_HANGS[key]} (in an earlier test: not waited for again)")
+                raise SubmissionError(START_HANGS[key] + " " + _("(in an earlier test: not waited for again)"))
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
         self._asking = threading.Lock()
         self._stderr: list[str] = []
         self._killed = False                  # the grader ended the child on purpose: its exit is no failure
+        self.exit_code: int | None = None     # the code the child exited with, when that was a failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])),
                    CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see chatlab.sandbox.child.STARTUP_DUMP
@@ -83,14 +84,17 @@ class ServerProcess(ServerHost):
             imported = bool(self._events.get("imported"))
             self.close()  # the child dumped its stacks to stderr just before this (chatlab.sandbox.child.STARTUP_DUMP)
             where = self.where(self.stderr(), newest_first=True)
-            why = (f"{lab.server_class}.__init__ did not return within {STARTUP_WAIT:g} s" if imported else
-                   f"{lab.stem}/server.py did not finish importing within {STARTUP_WAIT:g} s")
-            why += f" (stuck at {where})" if where else " (is something slow or blocking?)"
+            seconds = f"{STARTUP_WAIT:g}"
+            why = (_("{call} did not return within {seconds} s").format(call=f"{lab.server_class}.__init__",
+                                                                         seconds=seconds) if imported else
+                   _("{file} did not finish importing within {seconds} s").format(file=f"{lab.stem}/server.py",
+                                                                                   seconds=seconds))
+            why += " " + (_("(stuck at {where})").format(where=where) if where else _("(is something slow or blocking?)"))
             START_HANGS[hang_keys[1 if imported else 0]] = why
             raise SubmissionError(why)
         if event["event"] != "ready":
             self.close()
-            raise SubmissionError(self._explain(event, "the server could not start"))
+            raise SubmissionError(self._explain(event, _("the server could not start")))
         self.address = ("127.0.0.1", event["port"])
 
     # --- reading the child ---------------------------------------------------------
@@ -114,12 +118,14 @@ class ServerProcess(ServerHost):
         if kind == "thread-error":
             self.thread_errors.append(event)
             if event["type"] == "NotImplementedError":  # a stub: no point waiting for anything
-                self.fail(self._explain(event, "the server failed"))
+                self.fail(self._explain(event, _("the server failed")))
         elif kind == "serve-error":
-            self.fail(self._explain(event, "serve_forever() failed"))
+            self.fail(self._explain(event, _("serve_forever() failed")))
         elif kind == "exit" and "stopped" not in self._events and not self._killed:
-            self.fail(f"the server process exited with code {event['code']} "
-                      "(does the submission call sys.exit() or os._exit(), or crash?)")
+            if not self.failure():  # the first failure is the one reported (and diagnosed)
+                self.exit_code = event["code"]
+            self.fail(_("the server process exited with code {code} (does the submission call sys.exit() or "
+                        "os._exit(), or crash?)").format(code=event["code"]))
 
     def _wait_for(self, kinds, timeout: float) -> dict | None:
         """The first event of one of `kinds`, waiting at most `timeout` seconds."""
@@ -134,7 +140,9 @@ class ServerProcess(ServerHost):
 
     def _explain(self, event: dict, what: str) -> str:
         if event["event"] == "exit":
-            return f"{what}: the process exited with code {event['code']}; stderr: {self.stderr()[-800:]!r}"
+            self.exit_code = event["code"]
+            return f"{what}: " + _("the process exited with code {code}; stderr: {stderr}").format(
+                code=event["code"], stderr=repr(self.stderr()[-800:]))
         where = self.where(event.get("traceback", ""))
         return f"{what}: {event['type']}: {event['message']}" + (f" ({where})" if where else "")
 
@@ -289,11 +297,11 @@ class ServerProcess(ServerHost):
         if self.process.poll() is None and self._command("stop"):
             event = self._wait_for(("stopped",), STOP_WAIT)
             if event is None:
-                problem = f"the server process did not stop within {STOP_WAIT:g} s"
+                problem = _("the server process did not stop within {seconds} s").format(seconds=f"{STOP_WAIT:g}")
             elif not event["in_time"]:
-                problem = "shutdown() did not return within 2 s"
+                problem = _("shutdown() did not return within 2 s")
             elif not event["serve_returned"]:
-                problem = "shutdown() returned, but serve_forever() was still running 2 s after it was called"
+                problem = _("shutdown() returned, but serve_forever() was still running 2 s after it was called")
         self.close()
         return problem
 
