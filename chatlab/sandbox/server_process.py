@@ -21,8 +21,8 @@ import psutil
 from chatlab.catalog import KIT_ROOT, Lab, target_dir
 from chatlab.harness.session import ServerHost
 from chatlab.harness.waiting import FELL_SILENT, WAIT
-from chatlab.i18n import _
-from chatlab.sandbox.child import EVENT_PREFIX
+from chatlab.i18n import _, current
+from chatlab.sandbox.child import EVENT_PREFIX, LANG_VARIABLE
 
 STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
 STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
@@ -69,7 +69,8 @@ class ServerProcess(ServerHost):
         self.exit_code: int | None = None     # the code the child exited with, when that was a failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])),
-                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see chatlab.sandbox.child.STARTUP_DUMP
+                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}",  # see chatlab.sandbox.child.STARTUP_DUMP
+                   **{LANG_VARIABLE: current()})  # the child says where its threads are in the report's language
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chatlab.sandbox.child", lab.stem, str(self.folder),
              json.dumps(options or {}), json.dumps(faults or {})],
