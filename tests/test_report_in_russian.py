@@ -6,7 +6,7 @@ prints. tests/english_words.py says what counts as English there.
 """
 import pytest
 from english_words import english_words
-from grading import build_broken, grade
+from grading import broken_role, broken_spec, build_broken, grade
 
 
 def test_the_checker_finds_english_prose_and_leaves_code_alone():
@@ -16,15 +16,23 @@ def test_the_checker_finds_english_prose_and_leaves_code_alone():
                          "x = sock.recv(1024)  # one recv() = one message") == []
 
 
+def graded_in_russian(name: str, folder) -> object:
+    """tests/broken/NAME graded with --lang ru (only its server's or its client's tests)."""
+    spec = broken_spec(name)
+    return grade(build_broken(name, folder), spec["lab"], role=broken_role(spec), lang="ru")
+
+
 @pytest.fixture(scope="module")
 def russian_run(tmp_path_factory):
-    target = build_broken("lab2_recv_is_a_message", tmp_path_factory.mktemp("broken"))
-    return grade(target, "lab2", role="server", lang="ru")
+    return graded_in_russian("lab2_recv_is_a_message", tmp_path_factory.mktemp("broken"))
 
 
-def test_a_broken_submission_graded_in_russian_gets_reports_without_english(russian_run):
-    failed = [test for test in russian_run.tests if test["status"] != "passed"]
-    assert len(failed) >= 5, russian_run.stdout[-3000:]
+# A server of lab 2 (the shared TCP scenarios), one of lab 4 (UDP), a client of lab 3 (the grader's server).
+@pytest.mark.parametrize("name", ["lab2_recv_is_a_message", "lab4_naive_student", "lab3_client_one_line_per_recv"])
+def test_a_broken_submission_graded_in_russian_gets_reports_without_english(name, russian_run, tmp_path):
+    run = russian_run if name == "lab2_recv_is_a_message" else graded_in_russian(name, tmp_path)
+    failed = [test for test in run.tests if test["status"] != "passed"]
+    assert len(failed) >= 2, run.stdout[-3000:]
     left = {test["extra_data"]["test"]: english_words(test["output"]) for test in failed}
     assert not any(left.values()), "English in the Russian reports:\n" + "\n".join(
         f"  {name}: {words}" for name, words in left.items() if words)
