@@ -36,10 +36,10 @@ class Lab:
 
 
 LABS = (
-    Lab(1, "lab1_echo", "TCP echo server", "tcp", "EchoServer", False),
-    Lab(2, "lab2_two_user_chat", "Two-user TCP chat", "tcp", "TwoUserChatServer", True),
-    Lab(3, "lab3_multi_user_chat", "Multi-user TCP chat", "tcp", "ChatServer", True),
-    Lab(4, "lab4_udp_chat", "Multi-user UDP chat", "udp", "UdpChatServer", True),
+    Lab(1, "lab1_echo", N_("TCP echo server"), "tcp", "EchoServer", False),  # titles: _(lab.title) where shown
+    Lab(2, "lab2_two_user_chat", N_("Two-user TCP chat"), "tcp", "TwoUserChatServer", True),
+    Lab(3, "lab3_multi_user_chat", N_("Multi-user TCP chat"), "tcp", "ChatServer", True),
+    Lab(4, "lab4_udp_chat", N_("Multi-user UDP chat"), "udp", "UdpChatServer", True),
 )
 
 

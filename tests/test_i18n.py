@@ -110,6 +110,7 @@ def test_the_gradescope_summary_and_a_grade_all_report_follow_the_language(tmp_p
     finally:
         i18n.use("en")
     assert "лабораторная 2" in summary and "вес 0.6" in summary, summary
+    assert english_words(summary) == [], summary
     report = (tmp_path / "ivanov.txt").read_text(encoding="utf-8")
     assert "lab3_multi_user_chat: не сдана" in report and "состояние: graded" in report, report
     assert english_words(report.split("\n", 1)[1], frozenset({GRADED})) == [], report

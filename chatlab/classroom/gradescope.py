@@ -97,7 +97,7 @@ def gradescope_results(graded: dict, lab: Lab, weight: float) -> dict:
     table = "\n".join(graded["extra_data"]["table"].splitlines()[:-1])  # without the whole assignment's grade line
     return {**graded, "score": round(grade, 2),
             "output": "**" + _("{title} (lab {number}): {grade} of {out_of} points").format(
-                title=lab.title, number=lab.number, grade=f"{grade:.0f}", out_of=GRADE_OUT_OF) + "** ("
+                title=_(lab.title), number=lab.number, grade=f"{grade:.0f}", out_of=GRADE_OUT_OF) + "** ("
                       + score_text(score, current()) + ("" if weight == 1 else _(", weight {weight}").format(
                           weight=f"{weight:g}")) + f")\n\n```\n{table}\n```",
             "output_format": "md"}
