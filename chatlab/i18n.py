@@ -14,7 +14,15 @@ since every report a process prints is in one language.
 
 argparse marks its own words ("usage: ", "options") for gettext too, in the default
 domain "messages"; `translate_argparse()` points that domain at our catalog of them
-(messages.po), so `chatlab --help` is Russian under a Russian locale.
+(messages.po), so `chatlab --help` is Russian under a Russian locale (argparse reads the
+locale itself: its words follow LANG, not --lang).
+
+Why gettext, when the hints are a dictionary (chatlab/grading/hints.py)? A hint is a paragraph
+named by a key that tests and scenarios refer to; its two languages side by side are what a
+reviewer reads. The texts here are hundreds of short sentences written inline, in f-string
+style, where the code that prints them is: with the English text as the key, marking one is
+`_("...")` and nothing else, a missing translation prints the English instead of failing,
+argparse's own words are translated the same way, and the .po is what translators' tools edit.
 """
 from __future__ import annotations
 

@@ -79,6 +79,7 @@ def test_the_zip_has_gradescopes_scripts_at_its_top_and_no_solutions(autograder)
     assert "pip install" in setup
     assert config == {"lab": "lab1_echo", "weight": 1.0, "lang": choose()}  # no --lang: the builder's locale
     assert "grader/test_lab1_echo.py" in names and "chatlab/grading/plugin.py" in names
+    assert "chatlab/locale/ru/LC_MESSAGES/chatlab.mo" in names  # the reports can be Russian (--lang ru)
     assert not [name for name in names if name.startswith(("solutions/", "labs/", "tests/"))]
 
 
