@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from chatlab.i18n import N_, _
+
 KIT_ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS_DIR = KIT_ROOT / "solutions"
 LABS_DIR = KIT_ROOT / "labs"
@@ -20,7 +22,7 @@ START_HERE = "start_here"  # the notebook before lab 1: what the kit is and how 
 # The one rule for which code runs: every command runs the student's labs/ unless told
 # `--target solutions` (the reference) or `--target PATH` (a folder with the same layout).
 DEFAULT_TARGET = "labs"
-TARGET_HELP = "labs (default: your code), solutions (the reference) or a folder with the same layout"
+TARGET_HELP = N_("labs (default: your code), solutions (the reference) or a folder with the same layout")  # _() where shown
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,10 @@ class Lab:
 
 
 LABS = (
-    Lab(1, "lab1_echo", "TCP echo server", "tcp", "EchoServer", False),
-    Lab(2, "lab2_two_user_chat", "Two-user TCP chat", "tcp", "TwoUserChatServer", True),
-    Lab(3, "lab3_multi_user_chat", "Multi-user TCP chat", "tcp", "ChatServer", True),
-    Lab(4, "lab4_udp_chat", "Multi-user UDP chat", "udp", "UdpChatServer", True),
+    Lab(1, "lab1_echo", N_("TCP echo server"), "tcp", "EchoServer", False),  # titles: _(lab.title) where shown
+    Lab(2, "lab2_two_user_chat", N_("Two-user TCP chat"), "tcp", "TwoUserChatServer", True),
+    Lab(3, "lab3_multi_user_chat", N_("Multi-user TCP chat"), "tcp", "ChatServer", True),
+    Lab(4, "lab4_udp_chat", N_("Multi-user UDP chat"), "udp", "UdpChatServer", True),
 )
 
 
@@ -59,7 +61,7 @@ def target_dir(target: str | Path) -> Path:
         return LABS_DIR
     path = Path(target).expanduser().resolve()
     if not path.is_dir():
-        raise ValueError(f"--target {target!r} is neither 'solutions', 'labs' nor a folder")
+        raise ValueError(_("--target {target} is neither 'solutions', 'labs' nor a folder").format(target=repr(target)))
     return path
 
 
@@ -67,17 +69,18 @@ def whose_code(target: str | Path) -> str:
     """Whose code `target` holds, as a command announces it: "your code in labs/", "the reference solution in
     solutions/", "the code in the folder PATH"."""
     if str(target) == "labs":
-        return "your code in labs/"
+        return _("your code in labs/")
     if str(target) == "solutions":
-        return "the reference solution in solutions/"
-    return f"the code in the folder {target_dir(target)}"
+        return _("the reference solution in solutions/")
+    return _("the code in the folder {path}").format(path=target_dir(target))
 
 
 def lab_file(lab: Lab, role: str, target: str | Path = "solutions") -> Path:
     """The path of a lab's `server` or `client` file in `target`."""
     path = target_dir(target) / lab.stem / f"{role}.py"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist (expected {lab.stem}/{role}.py under the target)")
+        raise FileNotFoundError(_("{path} does not exist (expected {file} under the target)").format(
+            path=path, file=f"{lab.stem}/{role}.py"))
     return path
 
 

@@ -10,10 +10,18 @@ from pathlib import Path
 from chatlab import demo, release
 from chatlab.addresses import EVERYWHERE, addresses_to_share, bind_problem, ipv6_refusal
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, TARGET_HELP, find_lab, load_module, target_dir, whose_code
+from chatlab.i18n import LANGUAGES, N_, _, choose, translate_argparse, use
 
 DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
-GRADE_HELP = "grade the labs (your code in labs/ by default): runs the grader's scenarios with pytest"
-LAB_HELP = "the lab: " + ", ".join(f"lab{lab.number}" for lab in LABS) + " (or its number or full name)"
+# Help texts made at import time, translated where they are shown (the language is chosen in main()).
+GRADE_HELP = N_("grade the labs (your code in labs/ by default): runs the grader's scenarios with pytest")
+LAB_HELP = N_("the lab: {labs} (or its number or full name)")
+
+
+def lab_help(default: str = "") -> str:
+    """LAB's help, in the chosen language, with its `default` ("all labs", "lab3") if it has one."""
+    text = _(LAB_HELP).format(labs=", ".join(f"lab{lab.number}" for lab in LABS))
+    return text + (_("; default: {lab}").format(lab=default) if default else "")
 
 
 def lab_argument(text: str):
@@ -33,7 +41,7 @@ def announce(doing: str, target, what: str) -> None:
         whose = whose_code(target)
     except ValueError as error:
         sys.exit(f"chatlab: {error}")
-    print(f"chatlab: {doing} {whose} ({what})", file=sys.stderr, flush=True)
+    print(f"chatlab: {_(doing)} {whose} ({what})", file=sys.stderr, flush=True)
 
 
 def load(lab, role, target):
@@ -43,13 +51,13 @@ def load(lab, role, target):
     except (FileNotFoundError, ValueError) as error:
         sys.exit(f"chatlab: {error}")
     except Exception as error:
-        sys.exit(f"chatlab: {lab.stem}/{role}.py from {target} could not be loaded: "
-                 f"{type(error).__name__}: {error}")
+        sys.exit("chatlab: " + _("{file} from {target} could not be loaded: {error}").format(
+            file=f"{lab.stem}/{role}.py", target=target, error=f"{type(error).__name__}: {error}"))
 
 
 def serve(args) -> int:
     """Run a lab's server in the foreground until Ctrl+C."""
-    announce("running", args.target, f"{args.lab.stem}/server.py")
+    announce(N_("running"), args.target, f"{args.lab.stem}/server.py")
     module = load(args.lab, "server", args.target)
     options = {"idle_timeout": args.idle_timeout} if args.idle_timeout is not None else {}
     try:
@@ -77,7 +85,8 @@ def serve(args) -> int:
     server.shutdown()
     thread.join(1.0)
     if failure:
-        print(f"the server stopped with an error: {type(failure[0]).__name__}: {failure[0]}", file=sys.stderr)
+        print(_("the server stopped with an error: {error}").format(error=f"{type(failure[0]).__name__}: {failure[0]}"),
+              file=sys.stderr)
         return 1
     return 0
 
@@ -86,7 +95,7 @@ def connect(args) -> int:
     """Run a lab's client interactively."""
     from chatlab.terminal import Terminal
 
-    announce("running", args.target, f"{args.lab.stem}/client.py")
+    announce(N_("running"), args.target, f"{args.lab.stem}/client.py")
     module = load(args.lab, "client", args.target)
     if not sys.stdin.isatty():  # a pipe (a script, the grader): UTF-8 whatever the locale says
         sys.stdin.reconfigure(encoding="utf-8")
@@ -94,33 +103,34 @@ def connect(args) -> int:
     term = Terminal()
     options = {"name": args.name} if args.lab.has_nicknames else {}
     if args.lab.has_nicknames and not args.name:
-        sys.exit(f"chatlab: {args.lab.stem} needs --name NICK")
+        sys.exit("chatlab: " + _("{lab} needs --name NICK").format(lab=args.lab.stem))
     try:
         module.run_client(args.host, args.port, read_line=term.read_line, show=term.show, **options)
     except KeyboardInterrupt:
         pass
     except ConnectionRefusedError:
-        sys.exit(f"chatlab: nothing listens on {args.host}:{args.port}; "
-                 f"start a server first: chatlab serve {args.lab.stem} --port {args.port}"
-                 + ("" if args.target == DEFAULT_TARGET else f" --target {args.target}"))
+        sys.exit("chatlab: " + _("nothing listens on {address}; start a server first: {command}").format(
+            address=f"{args.host}:{args.port}", command=f"chatlab serve {args.lab.stem} --port {args.port}"
+            + ("" if args.target == DEFAULT_TARGET else f" --target {args.target}")))
     print("* disconnected")
     return 0
 
 
 def grade_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="chatlab grade", description=GRADE_HELP,
-        epilog="Any other arguments go to pytest as they are, e.g. -x (stop at the first failure) or -v "
-               "(one line per test). Exit code: 0 all passed, 1 some failed.")
-    parser.add_argument("lab", nargs="?", type=lab_argument, metavar="LAB", help=LAB_HELP + "; default: all labs")
-    parser.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
-    parser.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints")
+        prog="chatlab grade", description=_(GRADE_HELP),
+        epilog=_("Any other arguments go to pytest as they are, e.g. -x (stop at the first failure) or -v "
+               "(one line per test). Exit code: 0 all passed, 1 some failed."))
+    parser.add_argument("lab", nargs="?", type=lab_argument, metavar="LAB", help=lab_help(_("all labs")))
+    parser.add_argument("--target", default=DEFAULT_TARGET, help=_(TARGET_HELP))
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help=_("language of the reports (default: the locale's: Russian for ru_*, else English)"))
     parser.add_argument("--score-json", metavar="FILE",
-                        help="also write the results in Gradescope's results.json format")
-    parser.add_argument("--rubric", metavar="FILE", help="the rubric, a TOML file like chatlab/grading/rubric.toml "
-                                                         "(weights, best or sum, bonus); default: that file")
+                        help=_("also write the results in Gradescope's results.json format"))
+    parser.add_argument("--rubric", metavar="FILE", help=_("the rubric, a TOML file like chatlab/grading/rubric.toml "
+                                                         "(weights, best or sum, bonus); default: that file"))
     parser.add_argument("-k", metavar="EXPRESSION", dest="keyword",
-                        help="only the tests whose names match, as with pytest -k (within LAB, if given)")
+                        help=_("only the tests whose names match, as with pytest -k (within LAB, if given)"))
     return parser
 
 
@@ -139,9 +149,9 @@ def grade(argv) -> int:
             rubric.use(Path(args.rubric).expanduser())
         except rubric.RubricError as error:
             sys.exit(f"chatlab: {error}")
-    announce("grading", args.target, args.lab.stem if args.lab else "all labs")
+    announce(N_("grading"), args.target, args.lab.stem if args.lab else _("all labs"))
     target = args.target if args.target in ("labs", "solutions") else str(Path(args.target).expanduser().resolve())
-    command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", args.lang,
+    command = [str(KIT_ROOT / "grader"), "--target", target, "--lang", choose(args.lang),
                "-p", "no:cacheprovider"]  # grading a read-only or a student's folder leaves no .pytest_cache behind
     keywords = [f"({expression})" for expression in (args.lab and args.lab.stem, args.keyword) if expression]
     if keywords:
@@ -158,43 +168,54 @@ def grade(argv) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chatlab", description="Socket programming labs with threads.")
+    parser = argparse.ArgumentParser(prog="chatlab", description=_("Socket programming labs with threads."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def lab_command(name, help_text):
-        command = commands.add_parser(name, help=help_text, description=help_text)
-        command.add_argument("lab", type=lab_argument, metavar="LAB", help=LAB_HELP)
+        command = commands.add_parser(name, help=_(help_text), description=_(help_text))
+        command.add_argument("lab", type=lab_argument, metavar="LAB", help=lab_help())
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
-        command.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
+        command.add_argument("--target", default=DEFAULT_TARGET, help=_(TARGET_HELP))
         return command
 
-    served = lab_command("serve", "run a lab's server; stdout's first line is 'listening on HOST:PORT' "
-                                  "(--port 0: any free port)")
-    served.add_argument("--idle-timeout", type=float, help="lab 4: seconds of silence before a member is forgotten")
-    connected = lab_command("connect", "chat (or echo) interactively with a running server")
-    connected.add_argument("--name", help="your nickname (labs 2-4)")
+    served = lab_command("serve", N_("run a lab's server; stdout's first line is 'listening on HOST:PORT' "
+                                     "(--port 0: any free port)"))
+    served.add_argument("--idle-timeout", type=float, help=_("lab 4: seconds of silence before a member is forgotten"))
+    connected = lab_command("connect", N_("chat (or echo) interactively with a running server"))
+    connected.add_argument("--name", help=_("your nickname (labs 2-4)"))
 
-    shown = commands.add_parser("demo", help="watch scripted clients use a lab's server, in one terminal "
-                                             "(--target solutions: the reference)")
+    demo_help = _("watch scripted clients use a lab's server, in one terminal (--target solutions: the reference)")
+    shown = commands.add_parser("demo", help=demo_help, description=demo_help)
     shown.add_argument("lab", nargs="?", type=lab_argument, default="lab3", metavar="LAB",
-                       help=LAB_HELP + "; default lab3")
-    shown.add_argument("--target", default=DEFAULT_TARGET, help=TARGET_HELP)
+                       help=lab_help("lab3"))
+    shown.add_argument("--target", default=DEFAULT_TARGET, help=_(TARGET_HELP))
 
     # Listed for --help only: main() hands these to parsers of their own.
-    commands.add_parser("grade", help=GRADE_HELP)
-    commands.add_parser("grade-all", help="grade a class: one folder per student, into a CSV gradebook")
-    commands.add_parser("bench", help="measure a chat server side by side with an asyncio peer")
-    commands.add_parser("notebooks", help="execute the notebooks headless; --html DIR writes executed copies; "
-                                          "--lang ru runs the Russian ones")
-    commands.add_parser("release", help="regenerate labs/ from solutions/, or --check it, or write a "
-                                        "--student-kit (maintainers)")
-    commands.add_parser("gradescope", help="build a Gradescope autograder for one lab (instructors)")
+    commands.add_parser("grade", help=_(GRADE_HELP))
+    commands.add_parser("grade-all", help=_("grade a class: one folder per student, into a CSV gradebook"))
+    commands.add_parser("bench", help=_("measure a chat server side by side with an asyncio peer"))
+    commands.add_parser("notebooks", help=_("execute the notebooks headless; --html DIR writes executed copies; "
+                                          "--lang ru runs the Russian ones"))
+    commands.add_parser("release", help=_("regenerate labs/ from solutions/, or --check it, or write a "
+                                        "--student-kit (maintainers)"))
+    commands.add_parser("gradescope", help=_("build a Gradescope autograder for one lab (instructors)"))
     return parser
+
+
+def language_of(argv: list[str]) -> str:
+    """The language a command prints in: its --lang (--lang ru, --lang=ru) if valid, else the locale's."""
+    for index, word in enumerate(argv):
+        value = argv[index + 1] if word == "--lang" and index + 1 < len(argv) else word.partition("=")[2]
+        if word.startswith("--lang") and value in LANGUAGES:
+            return choose(value)
+    return choose()
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    use(language_of(argv))
+    translate_argparse()  # argparse's own words ("usage:", "options") follow the locale
     if argv[:1] in (["serve"], ["connect"]):
         refusal = ipv6_refusal(build_parser().parse_args(argv).host)
         if refusal:
@@ -225,7 +246,7 @@ def main(argv=None) -> int:
     if args.command == "connect":
         return connect(args)
     if args.command == "demo":
-        announce("running", args.target, f"{args.lab.stem}/server.py, with the demo's scripted clients")
+        announce(N_("running"), args.target, f"{args.lab.stem}/server.py, " + _("with the demo's scripted clients"))
         load(args.lab, "server", args.target)  # a file that does not load: one line, before the demo starts
         return demo.main(args.lab, args.target)
     raise AssertionError(f"unhandled command {args.command}")

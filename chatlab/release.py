@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 from chatlab.catalog import LABS, LABS_DIR, SOLUTIONS_DIR
+from chatlab.i18n import _
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -165,7 +166,7 @@ def release(solutions_dir: Path = SOLUTIONS_DIR, labs_dir: Path = LABS_DIR, forc
 
 def check(solutions_dir: Path = SOLUTIONS_DIR, labs_dir: Path = LABS_DIR) -> list[str]:
     """What is wrong with labs/ compared with a fresh release; empty when it is up to date."""
-    _, changed, stale, edited = _plan(solutions_dir, labs_dir)
+    _wanted, changed, stale, edited = _plan(solutions_dir, labs_dir)
     problems = []
     for name in changed:
         shown = f"{labs_dir.name}/{name}"
@@ -220,19 +221,19 @@ def _sha256(data: bytes) -> str:
 def main(argv: list[str] | None = None) -> int:
     """`chatlab release [--check | --force]`: regenerate labs/ or check that it is up to date."""
     parser = argparse.ArgumentParser(prog="chatlab release",
-                                     description="Generate labs/ (starter code) from solutions/.")
+                                     description=_("Generate labs/ (starter code) from solutions/."))
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
-                      help="only report whether labs/ is up to date (exit 1 if not)")
+                      help=_("only report whether labs/ is up to date (exit 1 if not)"))
     mode.add_argument("--force", action="store_true",
-                      help="overwrite files in labs/ even if edited since the last release")
+                      help=_("overwrite files in labs/ even if edited since the last release"))
     mode.add_argument("--student-kit", type=Path, metavar="DIR",
-                      help="write the kit to hand to students into DIR (new or empty): no solutions/, "
-                           "notebooks with the outputs the reference gave when it was built")
+                      help=_("write the kit to hand to students into DIR (new or empty): no solutions/, "
+                           "notebooks with the outputs the reference gave when it was built"))
     parser.add_argument("--solutions", type=Path, default=SOLUTIONS_DIR, metavar="DIR",
-                        help="the reference solutions (default: solutions/)")
+                        help=_("the reference solutions (default: solutions/)"))
     parser.add_argument("--labs", type=Path, default=LABS_DIR, metavar="DIR",
-                        help="where to write the starter code (default: labs/)")
+                        help=_("where to write the starter code (default: labs/)"))
     args = parser.parse_args(argv)
     if not args.solutions.is_dir():
         print(f"error: {args.solutions} does not exist (a student kit has no solutions/): nothing to release",

@@ -25,6 +25,7 @@ import time
 import pytest
 
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
+from chatlab.i18n import _
 from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -60,17 +61,17 @@ def wait_until_read(scenario, host, client, timeout: float = 3.0) -> None:
     what the server's recv() calls return from each client, so this works on every OS; the
     wait ends early if the server falls silent without reading (see ServerProcess.wait_read).
     """
-    scenario.step(f"(the grader waits until the server has read all that {client.name} sent)")
+    scenario.step(_("(the grader waits until the server has read all that {name} sent)").format(name=client.name))
     read = host.wait_read(port_of(client), client.bytes_sent, timeout)
     if read < client.bytes_sent:
-        scenario.step(f"(the server read {read:,} of the {client.bytes_sent:,} bytes {client.name} sent, "
-                      "and no more: it went on without them)")
+        scenario.step(_("(the server read {read} of the {sent} bytes {name} sent, and no more: it went on "
+                        "without them)").format(read=f"{read:,}", sent=f"{client.bytes_sent:,}", name=client.name))
 
 
 def reset(scenario, client, record: bool = True) -> None:
     """`client` vanishes with a reset (RST), as a killed program or a lost network does."""
     if record:
-        scenario.step(f"{client.name} vanishes with a reset (SO_LINGER 0, close: RST, no FIN)")
+        scenario.step(_("{name} vanishes with a reset (SO_LINGER 0, close: RST, no FIN)").format(name=client.name))
     client.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.sock.shutdown(socket.SHUT_RD)  # wakes the client's receiving thread; sends nothing on TCP
     client.expect_closed()
@@ -111,16 +112,17 @@ def wait_held(scenario, host, port: int, what: str, why: str) -> None:
         if host.failure():
             raise ExpectationError(host.failure())
         scenario.hint("race-not-set-up")
-        raise RaceNotSetUp(f"the grader could not set up the race: {what} was not held within "
-                           f"{Gates.WAIT_HELD:g} s ({why})")
-    scenario.step(f"({what} is held)")
+        raise RaceNotSetUp(_("the grader could not set up the race: {what} was not held within {seconds} s "
+                             "({why})").format(what=what, seconds=f"{Gates.WAIT_HELD:g}", why=why))
+    scenario.step(_("({what} is held)").format(what=what))
 
 
 def done_announcing(scenario, speaker, listener) -> None:
     """`speaker` says hello; once `listener` has it, the server's thread for `speaker` is done announcing
     its join. (A "* speaker joined" sent late to a client that vanishes meanwhile would be a failed send
     to it before the one a scenario is about, and a server may drop the client then.)"""
-    scenario.send(speaker, "hello", f"(once {listener.name} has it, the server is done announcing {speaker.name})")
+    scenario.send(speaker, "hello", _("(once {listener} has it, the server is done announcing {speaker})").format(
+        listener=listener.name, speaker=speaker.name))
     with scenario.setting_up("relaying"):
         listener.expect(f"[{speaker.name}] hello")
 
@@ -135,12 +137,13 @@ def vanished_but_listed(scenario, host, client):
     """
     port = port_of(client)
     reset(scenario, client)
-    wait_held(scenario, host, port, f"the server's recv() for {client.name} (it saw the reset)",
-              f"the server's thread for {client.name} may be stuck elsewhere, or not read with recv()")
+    wait_held(scenario, host, port, _("the server's recv() for {name} (it saw the reset)").format(name=client.name),
+              _("the server's thread for {name} may be stuck elsewhere, or not read with recv()").format(
+                  name=client.name))
     try:
         yield port
     finally:
-        scenario.step(f"(the server's recv() for {client.name} may go on)")
+        scenario.step(_("(the server's recv() for {name} may go on)").format(name=client.name))
         gate(host, "release", port)
 
 
@@ -151,7 +154,7 @@ def hang_up(scenario, client) -> None:
     is waiting (a late notice, say) sends a reset instead, and a server's handling of b"" goes
     untested. The socket itself is closed with the others, after the report.
     """
-    scenario.step(f"{client.name} closes its side of the connection (FIN), without /quit")
+    scenario.step(_("{name} closes its side of the connection (FIN), without /quit").format(name=client.name))
     client.half_close()
 
 
@@ -164,8 +167,9 @@ def _reading(host, value: int | None, what: str) -> int:
     if value is not None:
         return value
     if host.process.poll() is not None:
-        raise ExpectationError(host.failure() or f"the server process exited with code {host.process.returncode}")
-    pytest.skip(f"not checkable here: {what} cannot be read on this system (psutil)")
+        raise ExpectationError(host.failure() or _("the server process exited with code {code}").format(
+            code=host.process.returncode))
+    pytest.skip(_("not checkable here: {what} cannot be read on this system (psutil)").format(what=what))
 
 
 def until_told_of_leaving(scenario, member, leaver, relayed: str) -> None:
@@ -176,7 +180,8 @@ def until_told_of_leaving(scenario, member, leaver, relayed: str) -> None:
     this wait its bound, and the test checks what arrived meanwhile: a missing notice is the
     leaving test's point, not this one's.
     """
-    scenario.step(f"(the grader waits until {member.name} is told that {leaver.name} left)")
+    scenario.step(_("(the grader waits until {member} is told that {leaver} left)").format(
+        member=member.name, leaver=leaver.name))
     with contextlib.suppress(ExpectationError):
         member.expect(f"* {leaver.name} left", relayed)
 
@@ -185,8 +190,8 @@ def leaves_before_naming_itself(scenario, host) -> None:
     """A client connects and closes its side (FIN) before sending anything; then the grader waits
     (bounded) until the server has closed the connection too: it is done with that client."""
     ghost = scenario.connect(host, "ghost")
-    scenario.step("ghost closes its side (FIN) before sending a nickname; the grader waits until the server "
-                  "closes the connection too")
+    scenario.step(_("ghost closes its side (FIN) before sending a nickname; the grader waits until the server "
+                    "closes the connection too"))
     ghost.half_close()
     with contextlib.suppress(ExpectationError):  # a server that never closes it loses points for that elsewhere
         ghost.expect_closed()
@@ -268,7 +273,7 @@ def test_two_lines_sent_in_one_segment_arrive_as_two_messages(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     mark = len(bob.received)
-    scenario.send(alice, b"one\ntwo\n", "(one sendall: one recv() on the server gets both lines)")
+    scenario.send(alice, b"one\ntwo\n", _("(one sendall: one recv() on the server gets both lines)"))
     bob.expect("[alice] two")
     lines_must_be(bob, since(bob, mark), ["[alice] one", "[alice] two"])
 
@@ -279,11 +284,11 @@ def test_a_line_sent_in_two_pieces_arrives_as_one_message(scenario):
     alice, bob = scenario.join(host, "alice", "bob")
     line = "".join(f"{n:04d} " for n in range(300))  # 1,500 bytes
     mark = len(bob.received)
-    scenario.send(alice, line[:1000].encode(), "(the first 1,000 bytes, no newline yet)")
+    scenario.send(alice, line[:1000].encode(), _("(the first 1,000 bytes, no newline yet)"))
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, line[1000:].encode() + b"\n", "(the other 500 bytes and the newline)")
+    scenario.send(alice, line[1000:].encode() + b"\n", _("(the other 500 bytes and the newline)"))
     wait_until_read(scenario, host, alice)  # the sentinel comes in a recv() of its own: this test is about the cut
-    scenario.send(alice, "end", "(a sentinel: bob gets it after alice's line)")
+    scenario.send(alice, "end", _("(a sentinel: bob gets it after alice's line)"))
     bob.expect("[alice] end")
     lines_must_be(bob, since(bob, mark), [f"[alice] {line}", "[alice] end"])
 
@@ -294,11 +299,11 @@ def test_a_letter_cut_between_two_recv_calls_arrives_whole(scenario):
     alice, bob = scenario.join(host, "alice", "bob")
     word = "Привет".encode()
     mark = len(bob.received)
-    scenario.send(alice, word[:3], '(3 bytes: "П" and the first half of "р")')
+    scenario.send(alice, word[:3], _('(3 bytes: "П" and the first half of "р")'))
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, word[3:] + b"\n", "(the rest of the word)")
+    scenario.send(alice, word[3:] + b"\n", _("(the rest of the word)"))
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, "после", "(a sentinel)")
+    scenario.send(alice, "после", _("(a sentinel)"))
     bob.expect("[alice] после")
     lines_must_be(bob, since(bob, mark), ["[alice] Привет", "[alice] после"])
 
@@ -311,7 +316,7 @@ def test_a_long_cyrillic_line_and_the_line_after_it_arrive_whole(scenario):
     mark = len(bob.received)
     scenario.send(alice, line)
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, "после", "(the next line)")
+    scenario.send(alice, "после", _("(the next line)"))
     bob.expect("[alice] после")
     lines_must_be(bob, since(bob, mark), [f"[alice] {line}", "[alice] после"])
 
@@ -331,7 +336,7 @@ def test_invalid_utf8_is_replaced_and_the_sender_stays_connected(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     mark = len(bob.received)
-    scenario.send(alice, b"\xff\xfe bad bytes\n", "(not UTF-8)")
+    scenario.send(alice, b"\xff\xfe bad bytes\n", _("(not UTF-8)"))
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "still here")
     bob.expect("[alice] still here")
@@ -343,7 +348,7 @@ def test_lines_ending_in_crlf_work_like_lines_ending_in_lf(scenario):
     host = scenario.server()
     alice, = scenario.join(host, "alice")
     bob = scenario.connect(host, "bob")
-    scenario.send(bob, b"bob\r\n", "(telnet and nc -C end lines with CRLF)")
+    scenario.send(bob, b"bob\r\n", _("(telnet and nc -C end lines with CRLF)"))
     bob.expect("* welcome bob")
     alice.expect("* bob joined")
     scenario.send(bob, b"hi alice\r\n")
@@ -359,13 +364,13 @@ def test_a_line_over_4096_bytes_is_refused_and_the_connection_goes_on(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     longest = "П" * 2048  # 4,096 bytes: the longest line allowed
-    scenario.send(alice, longest, "(4,096 bytes: the newline does not count)")
+    scenario.send(alice, longest, _("(4,096 bytes: the newline does not count)"))
     bob.expect(f"[alice] {longest}")
     mark = len(bob.received)
-    scenario.send(alice, "П" * 2049, "(4,098 bytes in 2,049 letters: too long, bytes count)")
+    scenario.send(alice, "П" * 2049, _("(4,098 bytes in 2,049 letters: too long, bytes count)"))
     alice.expect(TOO_LONG)
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, "x" * 5000, "(5,000 bytes)")
+    scenario.send(alice, "x" * 5000, _("(5,000 bytes)"))
     alice.expect(TOO_LONG)
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "still here")
@@ -379,13 +384,14 @@ def test_megabytes_without_a_newline_do_not_fill_the_servers_memory(scenario):
     alice, bob = scenario.join(host, "alice", "bob")
     before = memory_bytes(host)
     size = 8 << 20
-    scenario.send(alice, b"x" * size, f"({size >> 20} MB, no newline)")
+    scenario.send(alice, b"x" * size, _("({size} MB, no newline)").format(size=size >> 20))
     wait_until_read(scenario, host, alice, timeout=5.0)
     grown = memory_bytes(host) - before
-    assert grown < MEMORY_SLACK, (f"the server's memory grew by {grown / 2**20:.1f} MB while {size >> 20} MB "
-                                  "without a newline streamed in: it keeps the whole line")
+    assert grown < MEMORY_SLACK, _("the server's memory grew by {grown} MB while {size} MB without a newline "
+                                   "streamed in: it keeps the whole line").format(grown=f"{grown / 2**20:.1f}",
+                                                                                  size=size >> 20)
     mark = len(bob.received)
-    scenario.send(alice, b"\nafter\n", "(the newline, then a short line)")
+    scenario.send(alice, b"\nafter\n", _("(the newline, then a short line)"))
     alice.expect(TOO_LONG)
     bob.expect("[alice] after")
     lines_must_be(bob, since(bob, mark), ["[alice] after"])
@@ -400,9 +406,9 @@ def test_the_sender_never_receives_its_own_line(scenario):
     mark = len(alice.received)
     scenario.send(alice, "first")
     bob.expect("[alice] first")
-    scenario.send(alice, "second", "(once bob has it, the server is done with alice's first line)")
+    scenario.send(alice, "second", _("(once bob has it, the server is done with alice's first line)"))
     bob.expect("[alice] second")
-    scenario.send(bob, "marker", "(whatever alice gets before it is an echo)")
+    scenario.send(bob, "marker", _("(whatever alice gets before it is an echo)"))
     alice.expect("[bob] marker")
     lines_must_be(alice, since(alice, mark), ["[bob] marker"])
 
@@ -412,7 +418,7 @@ def test_the_server_names_the_author_so_nobody_can_speak_as_someone_else(scenari
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     mark = len(alice.received)
-    scenario.send(bob, b"x\n[alice] fake\n", "(bob pretends to be alice)")
+    scenario.send(bob, b"x\n[alice] fake\n", _("(bob pretends to be alice)"))
     alice.expect("[bob] [alice] fake")
     lines_must_be(alice, since(alice, mark), ["[bob] x", "[bob] [alice] fake"])
 
@@ -426,7 +432,7 @@ def test_taken_and_invalid_nicknames_are_refused_until_a_good_one_comes(scenario
                            ("b" * 21, INVALID_NICK), ("bob!", INVALID_NICK)):
         scenario.send(other, wanted)
         other.expect(answer)
-    scenario.send(other, "  Alice  ", "(spaces around are ignored; case counts: Alice is not alice)")
+    scenario.send(other, "  Alice  ", _("(spaces around are ignored; case counts: Alice is not alice)"))
     other.expect("* welcome Alice")
     alice.expect("* Alice joined")
     scenario.send(other, "hi")
@@ -443,31 +449,31 @@ def test_two_clients_asking_for_one_free_nickname_at_once_do_not_both_get_it(sce
     host = scenario.server(faults={"lock_gates": True})
     first, second = scenario.connect(host, "first"), scenario.connect(host, "second")
     for client in (first, second):
-        scenario.send(client, "bob", "(a free nickname)")
+        scenario.send(client, "bob", _("(a free nickname)"))
     ports = {client: port_of(client) for client in (first, second)}
     if all([held(host, port) for port in ports.values()]):
-        scenario.step("(both threads have read 'bob' and wait at the first lock they take)")
+        scenario.step(_("(both threads have read 'bob' and wait at the first lock they take)"))
     else:
-        scenario.step("(the two threads were not both held at a lock after reading 'bob': the race is left to chance)")
+        scenario.step(_("(the two threads were not both held at a lock after reading 'bob': the race is left to chance)"))
     answers = []
     for client, port in ports.items():
-        scenario.step(f"(the thread of {client.name} may go on)")
+        scenario.step(_("(the thread of {name} may go on)").format(name=client.name))
         gate(host, "release", port)
         with scenario.setting_up("joining"):
             answers.append(client.expect("* welcome bob", "! nickname taken"))
     if answers == ["* welcome bob"] * 2 and scenario.lab.number == 3:  # lab 2 has no seat for a third
         scenario.hint("nicknames")
         third = scenario.connect(host, "third")
-        scenario.send(third, "bob", "(now, with no race: is a taken nickname ever refused?)")
+        scenario.send(third, "bob", _("(now, with no race: is a taken nickname ever refused?)"))
         if held(host, port_of(third)):
             gate(host, "release", port_of(third))
         assert third.expect("* welcome bob", "! nickname taken") == "! nickname taken", \
-            "the server welcomed bob three times: it never refuses a taken nickname"
+            _("the server welcomed bob three times: it never refuses a taken nickname")
         scenario.hint("nickname-race")
     assert sorted(answers) == ["! nickname taken", "* welcome bob"], (
-        f"the two clients who asked for bob at once got {answers}" + (
-            ": both were welcomed, so the check that a nickname is free and the taking of it are not one step "
-            "under the lock" if answers.count("* welcome bob") == 2 else ": exactly one must be welcomed"))
+        _("the two clients who asked for bob at once got {answers}").format(answers=answers) + (
+            _(": both were welcomed, so the check that a nickname is free and the taking of it are not one step "
+              "under the lock") if answers.count("* welcome bob") == 2 else _(": exactly one must be welcomed")))
 
 
 @pytest.mark.points(1, hint="protocol")
@@ -475,9 +481,9 @@ def test_empty_lines_are_ignored(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     alice_mark, bob_mark = len(alice.received), len(bob.received)
-    scenario.send(alice, b"\n", "(an empty line)")
+    scenario.send(alice, b"\n", _("(an empty line)"))
     wait_until_read(scenario, host, alice)
-    scenario.send(alice, b"\r\n", "(an empty line from telnet)")
+    scenario.send(alice, b"\r\n", _("(an empty line from telnet)"))
     wait_until_read(scenario, host, alice)
     scenario.send(alice, "after")
     bob.expect("[alice] after")
@@ -517,7 +523,7 @@ def test_a_client_that_closes_resets_or_dies_mid_line_is_announced_as_left(scena
     scenario.hint("eof")
     bob = scenario.join(host, "bob")[0]
     alice.expect("* bob joined")
-    scenario.send(bob, b"half a li", "(no newline)")
+    scenario.send(bob, b"half a li", _("(no newline)"))
     hang_up(scenario, bob)
     alice.expect("* bob left")
     scenario.hint("leave-notice")
@@ -535,7 +541,7 @@ def test_quit_is_never_relayed_to_the_others(scenario):
     scenario.send(bob, "/quit")
     until_told_of_leaving(scenario, alice, bob, relayed="[bob] /quit")
     relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
-    assert not relayed, f"alice received {relayed}: /quit was relayed as a chat line"
+    assert not relayed, _("alice received {lines}: /quit was relayed as a chat line").format(lines=relayed)
 
 
 @pytest.mark.points(2, hint="unfinished-line")
@@ -543,11 +549,12 @@ def test_an_unfinished_line_is_dropped_when_its_sender_disconnects(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     mark = len(alice.received)
-    scenario.send(bob, b"an unfinished li", "(no newline)")
+    scenario.send(bob, b"an unfinished li", _("(no newline)"))
     hang_up(scenario, bob)
     until_told_of_leaving(scenario, alice, bob, relayed="[bob] an unfinished li")
     relayed = [text for text in since(alice, mark) if text.startswith("[bob]")]
-    assert not relayed, f"alice received {relayed}: a line is a message only once its b'\\n' has arrived"
+    assert not relayed, _("alice received {lines}: a line is a message only once its b'\\n' has arrived").format(
+        lines=relayed)
 
 
 @pytest.mark.points(2, hint="busy-loop")
@@ -561,8 +568,9 @@ def test_the_server_rests_after_a_client_closes_while_the_others_stay(scenario):
     with scenario.setting_up("relaying"):
         alice.expect("[bob] bye for now")
     share = scenario.busy_share_while_idle(host)
-    assert share < SPIN_SHARE, (f"after bob closed his connection the server was busy {share:.0%} of the time on a "
-                                f"core: a thread is spinning, probably on recv() returning b'' ({host.stacks()})")
+    assert share < SPIN_SHARE, _("after bob closed his connection the server was busy {share} of the time on a "
+                                 "core: a thread is spinning, probably on recv() returning b'' ({stacks})").format(
+                                     share=f"{share:.0%}", stacks=host.stacks())
 
 
 @pytest.mark.points(3, hint="busy-loop")
@@ -579,19 +587,20 @@ def test_the_server_rests_after_a_send_to_a_vanished_client_fails(scenario):
         if threads_not_held(host):
             gate(host, "hold", bob_port)
             scenario.send(alice, "are you still there, bob?")
-            wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
-                      "does the server relay each line to every other member?")
+            wait_held(scenario, host, bob_port, _("the server's send of alice's line to bob"),
+                      _("does the server relay each line to every other member?"))
             sender = thread_held_at_a_send(host)
-            scenario.step(f"(the send to bob may go on: it fails; the grader waits until the thread that sent it, "
-                          f"{sender!r}, reads again or ends)")
+            scenario.step(_("(the send to bob may go on: it fails; the grader waits until the thread that sent it, "
+                            "{sender}, reads again or ends)").format(sender=repr(sender)))
             gate(host, "release", bob_port)
             if sender:
                 wait_until_reading_or_gone(host, sender)
         else:  # the thread held is the only one: nothing can send to bob before his own clean-up
-            scenario.step("(the server's only thread is the one held: nothing can send to bob meanwhile)")
+            scenario.step(_("(the server's only thread is the one held: nothing can send to bob meanwhile)"))
     share = scenario.busy_share_while_idle(host)
-    assert share < SPIN_SHARE, (f"after a send to bob, who had vanished, failed, the server was busy {share:.0%} of "
-                                f"the time on a core: a thread is spinning ({host.stacks()})")
+    assert share < SPIN_SHARE, _("after a send to bob, who had vanished, failed, the server was busy {share} of "
+                                 "the time on a core: a thread is spinning ({stacks})").format(
+                                     share=f"{share:.0%}", stacks=host.stacks())
 
 
 @pytest.mark.points(2, hint="reset")
@@ -602,8 +611,8 @@ def test_the_sockets_of_departed_clients_are_closed(scenario):
     alice, = scenario.join(host, "alice")
     baseline = open_descriptors(host)
     cycles = 40
-    scenario.step(f"{cycles} times: bob joins, then vanishes (a FIN, then a reset, in turn); alice waits for "
-                  "'* bob left' each time")
+    scenario.step(_("{cycles} times: bob joins, then vanishes (a FIN, then a reset, in turn); alice waits for "
+                    "'* bob left' each time").format(cycles=cycles))
     for cycle in range(cycles):
         with scenario.setting_up("joining"):
             client = host.join("bob", members=[alice])[0]
@@ -617,8 +626,9 @@ def test_the_sockets_of_departed_clients_are_closed(scenario):
     while now > baseline + 1 and time.monotonic() < deadline:
         time.sleep(0.01)  # the last thread may still be closing its socket
         now = open_descriptors(host)
-    assert now <= baseline + 1, (f"the server had {baseline} descriptors open with alice connected, and "
-                                 f"{now} after {cycles} clients came and went: it does not close their sockets")
+    assert now <= baseline + 1, _("the server had {baseline} descriptors open with alice connected, and {now} "
+                                  "after {cycles} clients came and went: it does not close their sockets").format(
+                                      baseline=baseline, now=now, cycles=cycles)
 
 
 # --- the server's shape (pitfalls 16, 17, 19, 22; the assignment) ----------------------------
@@ -644,20 +654,20 @@ def test_two_threads_sending_to_one_client_never_mix_their_lines(scenario):
     bob_port = port_of(bob)
     gate(host, "hold-midway", bob_port)
     line = "a line that the server will send to bob in two halves"
-    scenario.send(alice, line, "(the server's send of it to bob is held halfway through)")
-    wait_held(scenario, host, bob_port, "the server's send of alice's line to bob",
-              "does the server relay each line to the other members?")
+    scenario.send(alice, line, _("(the server's send of it to bob is held halfway through)"))
+    wait_held(scenario, host, bob_port, _("the server's send of alice's line to bob"),
+              _("does the server relay each line to the other members?"))
     if others:
         second, other = "[carol] and one from carol meanwhile", others[0]
-        scenario.send(other, second[len("[carol] "):], "(carol's thread sends it to bob now)")
+        scenario.send(other, second[len("[carol] "):], _("(carol's thread sends it to bob now)"))
     else:
         second, other = "* bye", bob
-        scenario.send(bob, "/quit", "(bob's own thread answers \"* bye\" now)")
+        scenario.send(bob, "/quit", _("(bob's own thread answers \"* bye\" now)"))
     wait_until_read(scenario, host, other)
-    scenario.step("(the grader waits until every thread of the server waits: the second line is sent, "
-                  "or it waits its turn)")
+    scenario.step(_("(the grader waits until every thread of the server waits: the second line is sent, "
+                    "or it waits its turn)"))
     host.wait_silent()
-    scenario.step("(the send of alice's line to bob may go on)")
+    scenario.step(_("(the send of alice's line to bob may go on)"))
     gate(host, "release", bob_port)
     bob.expect(f"[alice] {line}")
     expect_anywhere(bob, second)
@@ -667,9 +677,9 @@ def test_two_threads_sending_to_one_client_never_mix_their_lines(scenario):
 def test_a_client_that_never_sends_a_nickname_does_not_block_the_others(scenario):
     host = scenario.server()
     silent = scenario.connect(host, "silent")
-    scenario.step("silent sends nothing at all")
+    scenario.step(_("silent sends nothing at all"))
     alice, = scenario.join(host, "alice")
-    scenario.send(silent, "xavier", "(at last)")
+    scenario.send(silent, "xavier", _("(at last)"))
     silent.expect("* welcome xavier")
     alice.expect("* xavier joined")
 
@@ -679,21 +689,23 @@ def test_every_client_is_served_by_a_thread_of_its_own(scenario):
     host = scenario.server()
     nicks = ("alice", "bob", "carol")[:2 if scenario.lab.number == 2 else 3]
     scenario.join(host, *nicks)
-    scenario.step(f"{len(nicks)} clients are connected and idle: each should have a thread blocked reading it")
+    scenario.step(_("{count} clients are connected and idle: each should have a thread blocked reading it").format(
+        count=len(nicks)))
     deadline = time.monotonic() + 2.0
     reading, where = threads_reading(host)
     while len(reading) < len(nicks) and time.monotonic() < deadline:  # a thread may still be finishing a send
         time.sleep(0.02)
         reading, where = threads_reading(host)
-    assert len(reading) >= len(nicks), (f"with {len(nicks)} idle clients, {len(reading)} of the server's threads "
-                                        f"are waiting to read: {where or 'none is in the submission'}")
+    assert len(reading) >= len(nicks), _("with {count} idle clients, {reading} of the server's threads are waiting "
+                                         "to read: {where}").format(count=len(nicks), reading=len(reading),
+                                                                    where=where or _("none is in the submission"))
 
 
 @pytest.mark.points(1, hint="stop")
 def test_shutdown_returns_promptly_with_clients_connected(scenario):
     host = scenario.server()
     scenario.join(host, "alice", "bob")
-    scenario.step("the grader calls the server's shutdown()")
+    scenario.step(_("the grader calls the server's shutdown()"))
     problem = host.stop()
     assert not problem, problem
 
@@ -713,15 +725,15 @@ def test_control_characters_reach_the_others_as_u_fffd_and_a_tab_as_it_is(scenar
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     mark = len(bob.received)
-    notes = ("(ESC [2J would clear bob's screen, ESC [31m paint it red)", "(a tab, then BEL and DEL)",
-             "(a bare \\r inside the line: on a terminal, '[bob] ...' would write over '[alice] x')")
-    for (data, _), note in zip(CONTROL_LINES, notes):
+    notes = (_("(ESC [2J would clear bob's screen, ESC [31m paint it red)"), _("(a tab, then BEL and DEL)"),
+             _("(a bare \\r inside the line: on a terminal, '[bob] ...' would write over '[alice] x')"))
+    for (data, _wanted), note in zip(CONTROL_LINES, notes):
         scenario.send(alice, data, note)
         wait_until_read(scenario, host, alice)
-    scenario.send(alice, "end", "(a sentinel: bob gets it after alice's other lines)")
+    scenario.send(alice, "end", _("(a sentinel: bob gets it after alice's other lines)"))
     with scenario.setting_up("relaying"):
         bob.expect("[alice] end")
-    got, expected = since(bob, mark), [wanted for _, wanted in CONTROL_LINES] + ["[alice] end"]
+    got, expected = since(bob, mark), [wanted for _data, wanted in CONTROL_LINES] + ["[alice] end"]
     if got != expected:  # not lines_must_be(): these lines differ from the expected ones in control characters only
-        raise AssertionError(f"bob received {got}, expected {expected}: every control character but tab "
-                             "must reach the others as U+FFFD ('\\ufffd')")
+        raise AssertionError(_("bob received {got}, expected {expected}: every control character but tab must "
+                               "reach the others as U+FFFD ('\\ufffd')").format(got=got, expected=expected))

@@ -7,6 +7,7 @@ back, cut where TCP may cut it.
 import pytest
 
 from chatlab.catalog import find_lab
+from chatlab.i18n import _
 
 LAB = find_lab("lab1")
 
@@ -36,7 +37,7 @@ def test_an_echo_cut_inside_a_letter_at_byte_1024_is_printed_whole(scenario):
     server.expect(text)
     data = text.encode() + b"\n"
     assert 0x80 <= data[1024] < 0xC0, "the cut must fall inside a letter"
-    server.send_split(data, 1024, "(the cut falls inside a letter)")
+    server.send_split(data, 1024, _("(the cut falls inside a letter)"))
     client.expect_printed(text)
 
 
@@ -50,7 +51,8 @@ def test_at_the_end_of_input_the_client_closes_its_sending_side_and_exits_cleanl
     client.end_input()
     server.expect_eof()
     code = client.wait_exit()
-    assert code == 0, f"{client.name} exited with code {code}: {client.fate() or 'an error'}"
+    assert code == 0, _("{name} exited with code {code}: {why}").format(name=client.name, code=code,
+                                                                         why=client.fate() or _("an error"))
 
 
 @pytest.mark.points(2, hint="client-eof")
@@ -59,5 +61,5 @@ def test_when_the_server_closes_before_echoing_the_client_exits_instead_of_waiti
     client.type("no echo for this one")
     server.expect("no echo for this one")
     server.close()
-    scenario.step("the client should exit, printing at most a few lines")
+    scenario.step(_("the client should exit, printing at most a few lines"))
     client.wait_exit(max_output=2000)

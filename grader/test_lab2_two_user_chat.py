@@ -9,6 +9,7 @@ import pytest
 
 from chatlab.catalog import find_lab
 from chatlab.harness.waiting import lines_must_be
+from chatlab.i18n import _
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     hang_up,
     leaves_before_naming_itself,
@@ -67,7 +68,7 @@ def test_two_users_are_welcomed_announced_and_hear_each_other(scenario):
     alice.expect("* bob joined")
     scenario.send(alice, "hi bob")
     bob.expect("[alice] hi bob")
-    scenario.send(bob, "/users", "(lab 2 knows only /quit: any other line is chat)")
+    scenario.send(bob, "/users", _("(lab 2 knows only /quit: any other line is chat)"))
     alice.expect("[bob] /users")
     scenario.send(bob, "hi alice")
     alice.expect("[bob] hi alice")
@@ -80,7 +81,7 @@ def test_a_third_client_is_told_the_chat_is_full_and_a_seat_frees_when_someone_l
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     carol = scenario.connect(host, "carol")
-    scenario.send(carol, "carol", "(at once: the server has unread data from carol when it closes)")
+    scenario.send(carol, "carol", _("(at once: the server has unread data from carol when it closes)"))
     carol.expect(FULL)
     carol.expect_closed()
     lines_must_be(carol, carol.texts(), [FULL])
@@ -114,5 +115,5 @@ def test_a_client_that_leaves_before_naming_itself_frees_its_seat(scenario):
     leaves_before_naming_itself(scenario, host)
     alice, = scenario.join(host, "alice")
     bob = scenario.connect(host, "bob")
-    scenario.send(bob, "bob", "(the second seat: the ghost's, if it was ever freed)")
+    scenario.send(bob, "bob", _("(the second seat: the ghost's, if it was ever freed)"))
     bob.expect("* welcome bob", fail_on="! ")

@@ -8,6 +8,7 @@ runs these scenarios again against it.
 import pytest
 
 from chatlab.catalog import find_lab
+from chatlab.i18n import _
 
 LAB = find_lab("lab2")
 NICK = "Иван"  # a Cyrillic nickname: the client must send UTF-8, from the command line on
@@ -64,7 +65,7 @@ def test_a_line_that_arrives_in_two_pieces_is_printed_whole(scenario):
 @pytest.mark.points(2, hint="framing-merge")
 def test_two_lines_that_arrive_together_are_both_printed(scenario):
     server, client = started(scenario)
-    server.send_bytes(b"[bob] first\n[bob] second\n", "(two lines in one segment)")
+    server.send_bytes(b"[bob] first\n[bob] second\n", _("(two lines in one segment)"))
     client.expect_printed("[bob] first")
     client.expect_printed("[bob] second")
 
@@ -75,7 +76,7 @@ def test_a_cyrillic_line_cut_inside_a_letter_at_byte_1024_is_printed_whole_and_s
     long_line = "[bob] a" + "П" * 600
     data = f"{long_line}\n[bob] после\n".encode()
     assert 0x80 <= data[1024] < 0xC0, "the cut must fall inside a letter"
-    server.send_split(data, 1024, "(the cut falls inside a letter)")
+    server.send_split(data, 1024, _("(the cut falls inside a letter)"))
     client.expect_printed(long_line)
     client.expect_printed("[bob] после")
 
@@ -83,7 +84,7 @@ def test_a_cyrillic_line_cut_inside_a_letter_at_byte_1024_is_printed_whole_and_s
 @pytest.mark.points(2, hint="client-decode")
 def test_bytes_that_are_not_utf8_are_shown_and_do_not_stop_the_client(scenario):
     server, client = started(scenario)
-    server.send_bytes(b"[bob] \xff\xfe not utf-8\n", "(not UTF-8)")
+    server.send_bytes(b"[bob] \xff\xfe not utf-8\n", _("(not UTF-8)"))
     client.expect_printed("not utf-8")
     server.send_line("[bob] still here")
     client.expect_printed("[bob] still here")
@@ -95,7 +96,7 @@ def test_when_the_server_closes_the_connection_the_client_stops_printing_and_exi
     server.send_line(f"* welcome {NICK}")
     client.expect_printed(f"* welcome {NICK}")
     server.close()
-    scenario.step("the client should exit, printing at most a line or two")
+    scenario.step(_("the client should exit, printing at most a line or two"))
     client.wait_exit(max_output=1000)
 
 

@@ -14,6 +14,7 @@ import pytest
 from chatlab.catalog import find_lab
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
+from chatlab.i18n import _
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     done_announcing,
     expect_anywhere,
@@ -73,14 +74,15 @@ def test_members_are_welcomed_announced_and_hear_each_other(scenario):
     scenario.send(alice, "hi all")
     bob.expect("[alice] hi all")
     carol.expect("[alice] hi all")
-    scenario.send(carol, "done", "(after alice's line: alice's transcript is complete once she has it)")
+    scenario.send(carol, "done", _("(after alice's line: alice's transcript is complete once she has it)"))
     alice.expect("[carol] done")
     bob.expect("[carol] done")
     lines_must_be(alice, since(alice), ["* welcome alice", "[carol] done"])
     lines_must_be(bob, since(bob), ["* welcome bob", "[alice] hi all", "[carol] done"])
     lines_must_be(carol, since(carol)[:2], ["* welcome carol", "[alice] hi all"])
     for client in (alice, bob, carol):
-        assert f"* {client.name} joined" not in client.texts(), f"{client.name} was told of its own joining"
+        assert f"* {client.name} joined" not in client.texts(), _("{name} was told of its own joining").format(
+            name=client.name)
 
 
 @pytest.mark.points(2, hint="commands")
@@ -110,7 +112,7 @@ def test_msg_reaches_only_its_recipient_and_mistakes_get_an_error(scenario):
     alice_mark, carol_mark = len(alice.received), len(carol.received)
     scenario.send(alice, "/msg bob psst,  only for you")
     bob.expect("[alice -> bob] psst,  only for you")
-    scenario.send(alice, "public", "(a sentinel: carol gets it after anything alice's /msg sent her)")
+    scenario.send(alice, "public", _("(a sentinel: carol gets it after anything alice's /msg sent her)"))
     carol.expect("[alice] public")
     lines_must_be(carol, since(carol, carol_mark), ["[alice] public"])
     for line, answer in (("/msg dave hi", "! no such user: dave"), ("/msg bob", USAGE), ("/msg", USAGE)):
@@ -136,7 +138,7 @@ def test_a_member_that_vanished_does_not_cut_a_broadcast_short(scenario):
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
     done_announcing(scenario, alice, carol)
     with vanished_but_listed(scenario, host, bob):
-        scenario.send(alice, "after bob vanished", "(the send to bob fails: carol, after bob, must still get it)")
+        scenario.send(alice, "after bob vanished", _("(the send to bob fails: carol, after bob, must still get it)"))
         carol.expect("[alice] after bob vanished")
 
 
@@ -146,14 +148,14 @@ def test_a_member_leaving_during_a_broadcast_does_not_make_it_skip_anyone(scenar
     alice, bob, carol, dave = scenario.join(host, "alice", "bob", "carol", "dave")
     bob_port = port_of(bob)
     gate(host, "hold", bob_port)
-    scenario.send(dave, "hello all", "(the server's send to bob will be held mid-broadcast)")
-    wait_held(scenario, host, bob_port, "the server's send of dave's line to bob",
-              "does the server relay each line to every other member?")
+    scenario.send(dave, "hello all", _("(the server's send to bob will be held mid-broadcast)"))
+    wait_held(scenario, host, bob_port, _("the server's send of dave's line to bob"),
+              _("does the server relay each line to every other member?"))
     hang_up(scenario, alice)
-    scenario.step("(while dave's line is on its way: the grader waits until carol is told that alice left)")
+    scenario.step(_("(while dave's line is on its way: the grader waits until carol is told that alice left)"))
     with contextlib.suppress(ExpectationError):  # a server that holds its lock while it sends removes alice later
         carol.expect("* alice left")
-    scenario.step("(the send to bob may go on)")
+    scenario.step(_("(the send to bob may go on)"))
     gate(host, "release", bob_port)
     for member in (carol, bob):
         expect_anywhere(member, "[dave] hello all")  # carol may have had it before "* alice left"
@@ -166,10 +168,10 @@ def test_fifty_clients_chatting_at_once_lose_duplicate_or_reorder_nothing(scenar
     clients = scenario.join(host, *nicks)
     lines = {nick: [f"{nick} line {k}: привет" + "!" * (k * 7 % 30) for k in range(4)] for nick in nicks}
     marks = {client.name: len(client.received) for client in clients}
-    scenario.step("every client sends its 4 lines at once (one sendall each)")
+    scenario.step(_("every client sends its 4 lines at once (one sendall each)"))
     for client in clients:
         client.send_bytes("".join(f"{line}\n" for line in lines[client.name]).encode())
-    scenario.step("every client waits for every other client's last line")
+    scenario.step(_("every client waits for every other client's last line"))
     for client in clients:
         awaited = {f"[{nick}] {lines[nick][-1]}" for nick in nicks if nick != client.name}
         while awaited:
@@ -179,9 +181,10 @@ def test_fifty_clients_chatting_at_once_lose_duplicate_or_reorder_nothing(scenar
         for nick in nicks:
             mine = [text for text in got if text.startswith(f"[{nick}] ")]
             wanted = [] if nick == client.name else [f"[{nick}] {line}" for line in lines[nick]]
-            assert mine == wanted, f"{client.name} received from {nick}: {mine}, expected {wanted}"
+            assert mine == wanted, _("{name} received from {nick}: {got}, expected {wanted}").format(
+                name=client.name, nick=nick, got=mine, wanted=wanted)
         strays = [text for text in got if not text.startswith("[")]
-        assert not strays, f"{client.name} also received {strays}"
+        assert not strays, _("{name} also received {lines}").format(name=client.name, lines=strays)
 
 
 class NonReader(ScriptedClient):
@@ -203,8 +206,8 @@ class NonReader(ScriptedClient):
 
 def join_sleeper(scenario, host, members) -> NonReader:
     """A client that names itself "sleeper" and never reads again; each of `members` is told it joined."""
-    scenario.step(f"sleeper connects with a {NonReader.BUFFER // 1024} KB receive buffer, names itself, "
-                  "and never reads again")
+    scenario.step(_("sleeper connects with a {size} KB receive buffer, names itself, and never reads again").format(
+        size=NonReader.BUFFER // 1024))
     sleeper = NonReader(host.address, "sleeper")
     host.clients.append(sleeper)  # closed with the other clients, after the report
     with scenario.setting_up("joining"):
@@ -216,9 +219,10 @@ def join_sleeper(scenario, host, members) -> NonReader:
 def wait_until_full(scenario, host, sleeper, timeout: float = WAIT) -> None:
     """Wait (bounded) until a send of the server's to `sleeper` is stuck: its buffers are full, and
     from then on whatever sends to it waits (the sandbox sees the send, on every OS)."""
-    scenario.step("(the grader waits until the sleeper's buffers are full: a send to it now waits)")
+    scenario.step(_("(the grader waits until the sleeper's buffers are full: a send to it now waits)"))
     if not host.wait_send_stuck(port_of(sleeper), timeout):
-        scenario.step(f"(no send to the sleeper was stuck after {timeout:g} s: the server sends it less than that)")
+        scenario.step(_("(no send to the sleeper was stuck after {seconds} s: the server sends it less than that)")
+                      .format(seconds=f"{timeout:g}"))
 
 
 @pytest.mark.points(3, hint="send-under-lock")
@@ -230,7 +234,7 @@ def test_a_client_that_never_reads_does_not_stop_the_others_joining_listing_or_l
     host = scenario.server(faults={"sndbuf": 4096})
     alice, bob, carol = scenario.join(host, "alice", "bob", "carol")
     scenario.hint("commands")
-    scenario.send(carol, "/users", "(before the sleeper: /users works)")
+    scenario.send(carol, "/users", _("(before the sleeper: /users works)"))
     carol.expect("* users: alice, bob, carol")
     erin, = scenario.join(host, "erin")
     hang_up(scenario, erin)
@@ -239,15 +243,15 @@ def test_a_client_that_never_reads_does_not_stop_the_others_joining_listing_or_l
     scenario.hint("send-under-lock")
     sleeper = join_sleeper(scenario, host, (alice, bob, carol))
     scenario.send(alice, "".join(f"{n:02d} " + "z" * 4000 + "\n" for n in range(16)).encode(),
-                  "(16 lines of 4 KB: far more than the sleeper's buffers hold)")
+                  _("(16 lines of 4 KB: far more than the sleeper's buffers hold)"))
     wait_until_full(scenario, host, sleeper)
     zoe = scenario.connect(host, "zoe")  # a name that sorts last: the order of /users is another test's point
-    scenario.send(zoe, "zoe", "(joining needs the list of members)")
+    scenario.send(zoe, "zoe", _("(joining needs the list of members)"))
     zoe.expect("* welcome zoe")
-    scenario.send(carol, "/users", "(so does /users)")
+    scenario.send(carol, "/users", _("(so does /users)"))
     carol.expect("* users: alice, bob, carol, sleeper, zoe", "* users: alice, bob, carol, zoe")
     hang_up(scenario, bob)
-    scenario.step("(and so does leaving)")
+    scenario.step(_("(and so does leaving)"))
     carol.expect("* bob left")
 
 
@@ -263,14 +267,15 @@ def test_a_client_that_never_reads_neither_stalls_the_room_nor_stays_for_ever(sc
     join_sleeper(scenario, host, (alice, carol))
     window = [f"{n:03d} " + "z" * 4000 for n in range(16)]  # 16 lines of ~4 KB: 64 KB
     windows = 96                                             # 6 MiB at most: a margin for loaded machines
-    scenario.step(f"alice sends windows of 16 lines of 4 KB (at most {windows}, until the sleeper is dropped); "
-                  "carol must get each before the next")
+    scenario.step(_("alice sends windows of 16 lines of 4 KB (at most {windows}, until the sleeper is dropped); "
+                    "carol must get each before the next").format(windows=windows))
     for number in range(windows):
         alice.send_bytes("".join(f"w{number:02d} {line}\n" for line in window).encode())
         carol.expect(f"[alice] w{number:02d} {window[-1]}")
         if "* sleeper left" in carol.texts():
             break
-    scenario.step(f"after {number + 1} windows for a client that reads nothing, the server must have dropped it")
+    scenario.step(_("after {count} windows for a client that reads nothing, the server must have dropped it").format(
+        count=number + 1))
     for reader in (carol, alice):
         expect_anywhere(reader, "* sleeper left")  # it may have come between two windows
     scenario.send(carol, "the room goes on")

@@ -7,6 +7,7 @@ sends (one datagram per message, UTF-8) and sends it datagrams of its own.
 import pytest
 
 from chatlab.catalog import find_lab
+from chatlab.i18n import _
 from grader.test_lab2_two_user_chat_client import (  # noqa: F401  (pytest collects it here, for lab 4)
     test_lines_from_the_server_are_printed_while_nothing_is_typed,
 )
@@ -49,7 +50,7 @@ def test_a_2000_byte_datagram_and_a_1201_byte_cyrillic_one_are_printed_whole(sce
 @pytest.mark.points(2, hint="client-decode")
 def test_bytes_that_are_not_utf8_are_shown_and_do_not_stop_the_client(scenario):
     server, client = joined(scenario)
-    server.send_bytes(b"[bob] \xff\xfe not utf-8\n", "(not UTF-8)")
+    server.send_bytes(b"[bob] \xff\xfe not utf-8\n", _("(not UTF-8)"))
     client.expect_printed("not utf-8")
     server.send_line("[bob] still here")
     client.expect_printed("[bob] still here")
@@ -70,14 +71,14 @@ def test_the_client_sends_slash_ping_keepalives_by_itself(scenario):
     server = scenario.fake_server()
     scenario.student_client(server, NICK, "--keepalive", "0.2")
     server.expect(f"/join {NICK}")
-    scenario.step("nothing is typed: within 3 s a /ping must arrive (the client runs with --keepalive 0.2)")
+    scenario.step(_("nothing is typed: within 3 s a /ping must arrive (the client runs with --keepalive 0.2)"))
     server.expect("/ping", timeout=3)
 
 
 @pytest.mark.points(1, hint="udp-size")
 def test_a_line_too_long_for_one_datagram_does_not_crash_the_client(scenario):
     server, client = joined(scenario)
-    scenario.step("a line of 70,000 bytes is typed: more than one UDP datagram can carry (65,507)")
+    scenario.step(_("a line of 70,000 bytes is typed: more than one UDP datagram can carry (65,507)"))
     client.type("x" * 70_000)
     client.type("still alive")
     server.expect("still alive", skip=True)

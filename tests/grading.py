@@ -69,12 +69,12 @@ def short_name(test: dict) -> str:
 
 
 def grade(target, lab: str | None = None, extra=(), limit: float = HARD_LIMIT,
-          role: str | None = None) -> GradeRun:
+          role: str | None = None, lang: str = "en") -> GradeRun:
     """Grade `target` (solutions, labs or a folder), one lab (a stem) or all, in a subprocess.
 
     With `role` ("server" or "client") only that file's modules of the lab are run:
     grader/test_LAB_client.py grades client.py with a server of the grader's, the other
-    grader/test_LAB*.py modules grade server.py with clients of the grader's.
+    grader/test_LAB*.py modules grade server.py with clients of the grader's. `lang`: the reports' language.
     The process is killed if it runs past `limit` seconds; then an AssertionError says so,
     with what it printed.
     """
@@ -85,7 +85,7 @@ def grade(target, lab: str | None = None, extra=(), limit: float = HARD_LIMIT,
             paths = [str(path) for path in sorted((KIT_ROOT / "grader").glob(f"test_{find_lab(lab).stem}*.py"))
                      if path.stem.endswith("_client") == (role == "client")]
         command = grader_command(target, score_json, keyword=find_lab(lab).stem if lab else None,
-                                 paths=paths, extra=extra)
+                                 lang=lang, paths=paths, extra=extra)
         finished = GraderProcess(command, Path(scratch)).wait(limit)
         if finished.timed_out:
             raise AssertionError(f"grading {target} took over {limit:g} s and was killed; "

@@ -18,6 +18,7 @@ import pytest
 
 from chatlab.catalog import SOLUTIONS_DIR, find_lab
 from chatlab.grading.hints import label
+from chatlab.i18n import choose
 
 LAB1 = find_lab("lab1")
 RUN_LIMIT = 120  # seconds: the grader bounds every wait itself; this only keeps a broken kit from hanging the test
@@ -76,8 +77,9 @@ def test_the_zip_has_gradescopes_scripts_at_its_top_and_no_solutions(autograder)
     for script in ("setup.sh", "run_autograder"):
         assert modes[script] & stat.S_IXUSR, f"{script} is not executable"
     assert "pip install" in setup
-    assert config == {"lab": "lab1_echo", "weight": 1.0}
+    assert config == {"lab": "lab1_echo", "weight": 1.0, "lang": choose()}  # no --lang: the builder's locale
     assert "grader/test_lab1_echo.py" in names and "chatlab/grading/plugin.py" in names
+    assert "chatlab/locale/ru/LC_MESSAGES/chatlab.mo" in names  # the reports can be Russian (--lang ru)
     assert not [name for name in names if name.startswith(("solutions/", "labs/", "tests/"))]
 
 

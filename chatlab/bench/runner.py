@@ -27,6 +27,7 @@ from chatlab.bench.load import DEADLINE as LOAD_DEADLINE
 from chatlab.bench.server import raise_file_limit
 from chatlab.catalog import KIT_ROOT, find_lab, target_dir
 from chatlab.harness.process import Process
+from chatlab.i18n import _
 
 PEER = "asyncio peer"   # the yardstick's display name
 TUNED = "tuned-threads"  # lab 3 only: chatlab/bench/tuned_threads.py
@@ -190,8 +191,8 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
         lines = messages_for(count, messages)
         for regime in regimes:
             runs = {name: [] for name in servers}
-            for _ in range(repeat):
-                for name, (_, args) in servers.items():  # interleaved: graded, tuned, peer, graded ...
+            for _run in range(repeat):
+                for name, (_label, args) in servers.items():  # interleaved: graded, tuned, peer, graded ...
                     done += 1
                     run = measure(args, count, lines, regime, cpus, lab.transport)
                     runs[name].append(run)
@@ -239,24 +240,24 @@ def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chatlab bench",
-        description="Measure a multi-user chat server side by side with an asyncio peer under the same load "
+        description=_("Measure a multi-user chat server side by side with an asyncio peer under the same load "
                     "(lab 3 also with a tuned threaded server, chatlab/bench/tuned_threads.py): lines delivered "
                     "per second, latency p50/p99, server CPU per line, lost and duplicated lines, peak memory, "
-                    "and the ratio to the peer.")
-    parser.add_argument("lab", nargs="?", default="lab3", help="the lab whose server is measured: lab3 (default, TCP) or lab4 (UDP)")
-    parser.add_argument("--target", default="solutions", help="solutions (default), labs or a folder")
-    parser.add_argument("--clients", default="10,50,200", help="numbers of clients, comma-separated (default 10,50,200)")
-    parser.add_argument("--messages", type=int, help="lines each client sends (default: about "
-                        f"{DELIVERIES:,} deliveries per run)")
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per server, regime and N (default 3)")
-    parser.add_argument("--regimes", default=",".join(REGIMES), help="interactive, saturated or both (default)")
+                    "and the ratio to the peer."))
+    parser.add_argument("lab", nargs="?", default="lab3", help=_("the lab whose server is measured: lab3 (default, TCP) or lab4 (UDP)"))
+    parser.add_argument("--target", default="solutions", help=_("solutions (default), labs or a folder"))
+    parser.add_argument("--clients", default="10,50,200", help=_("numbers of clients, comma-separated (default 10,50,200)"))
+    parser.add_argument("--messages", type=int, help=_("lines each client sends (default: about {count} deliveries per run)").format(
+                            count=f"{DELIVERIES:,}"))
+    parser.add_argument("--repeat", type=int, default=3, help=_("interleaved runs per server, regime and N (default 3)"))
+    parser.add_argument("--regimes", default=",".join(REGIMES), help=_("interactive, saturated or both (default)"))
     parser.add_argument("--idle", type=int, default=0, metavar="N",
-                        help="also check that N idle clients are held while two more talk (e.g. 1000)")
+                        help=_("also check that N idle clients are held while two more talk (e.g. 1000)"))
     parser.add_argument("--shared-cpus", action="store_true",
-                        help="let the load and the servers share every CPU (default on Linux: the load gets one "
-                             "CPU of its own, the servers the others)")
-    parser.add_argument("--json", metavar="FILE", help="write the figures as JSON, one record per server, regime and N")
-    parser.add_argument("--png", metavar="FILE", default="bench.png", help="where to draw the plot (default bench.png)")
+                        help=_("let the load and the servers share every CPU (default on Linux: the load gets one "
+                             "CPU of its own, the servers the others)"))
+    parser.add_argument("--json", metavar="FILE", help=_("write the figures as JSON, one record per server, regime and N"))
+    parser.add_argument("--png", metavar="FILE", default="bench.png", help=_("where to draw the plot (default bench.png)"))
     args = parser.parse_args(argv)
     try:
         lab = find_lab(args.lab)

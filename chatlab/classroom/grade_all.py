@@ -30,28 +30,30 @@ from chatlab.classroom.gradebook import DOES_NOT_LOAD, ERROR, GRADED, NOT_HANDED
 from chatlab.classroom.grader_run import GraderProcess, grader_command
 from chatlab.classroom.submissions import Submission, class_submissions, copy_into, fingerprint
 from chatlab.grading import rubric
+from chatlab.i18n import LANGUAGES, N_, _, choose, use
 from chatlab.sandbox.guard import LIMITS
 
 INTERRUPTED = 2      # pytest's exit code after a Ctrl+C: its results are partial, never a score
 TIME_LIMIT = 300.0   # seconds one student's grading may take (all four labs of a correct one: about 20 s)
 ANSWER_MARGIN = 60.0  # seconds past the time limit (a run is killed there) before a missing answer is a bug
 FAILURES = (DOES_NOT_LOAD, TIMED_OUT, ERROR)
-GRADE_ALL_HELP = "grade a class: one folder per student, into a CSV gradebook (and a report per student)"
+GRADE_ALL_HELP = N_("grade a class: one folder per student, into a CSV gradebook (and a report per student)")
 
 
 def parser() -> argparse.ArgumentParser:
-    parsed = argparse.ArgumentParser(prog="chatlab grade-all", description=GRADE_ALL_HELP)
-    parsed.add_argument("submissions", metavar="SUBMISSIONS", help="a folder holding one folder per student")
-    parsed.add_argument("--lab", help="the lab that flat submissions (server.py, client.py at the top) hand in")
+    parsed = argparse.ArgumentParser(prog="chatlab grade-all", description=_(GRADE_ALL_HELP))
+    parsed.add_argument("submissions", metavar="SUBMISSIONS", help=_("a folder holding one folder per student"))
+    parsed.add_argument("--lab", help=_("the lab that flat submissions (server.py, client.py at the top) hand in"))
     parsed.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                        help="students graded at once (default: the number of CPU cores, %(default)s here)")
-    parsed.add_argument("--csv", default="gradebook.csv", metavar="FILE", help="the gradebook (default: %(default)s)")
-    parsed.add_argument("--reports", metavar="DIR", help="also write a report per student, DIR/STUDENT.txt")
+                        help=_("students graded at once (default: the number of CPU cores, %(default)s here)"))
+    parsed.add_argument("--csv", default="gradebook.csv", metavar="FILE", help=_("the gradebook (default: %(default)s)"))
+    parsed.add_argument("--reports", metavar="DIR", help=_("also write a report per student, DIR/STUDENT.txt"))
     parsed.add_argument("--rubric", metavar="FILE",
-                        help="the rubric, a TOML file (default: chatlab/grading/rubric.toml)")
+                        help=_("the rubric, a TOML file (default: chatlab/grading/rubric.toml)"))
     parsed.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
-                        help="one student's grading is stopped past this (default: %(default)g)")
-    parsed.add_argument("--lang", default="en", choices=("en", "ru"), help="language of the hints in the reports")
+                        help=_("one student's grading is stopped past this (default: %(default)g)"))
+    parsed.add_argument("--lang", choices=LANGUAGES,
+                        help=_("language of the reports (default: the locale's: Russian for ru_*, else English)"))
     return parsed
 
 
@@ -75,7 +77,8 @@ def main(argv) -> int:
         lab = find_lab(args.lab) if args.lab else None
         chosen = rubric.use(Path(args.rubric).expanduser()) if args.rubric else rubric.active()
         settings = Settings(lab and lab.stem, args.reports and Path(args.reports).expanduser(), args.time_limit,
-                            args.lang, rubric_text=f"{chosen.weights} {chosen.counts} {chosen.bonus}")
+                            choose(args.lang), rubric_text=f"{chosen.weights} {chosen.counts} {chosen.bonus}")
+        use(settings.lang)  # the reports' own words; the grader runs print theirs with --lang
         csv_path = Path(args.csv).expanduser()
         kept = gradebook.read(csv_path)
         submissions = class_submissions(root, lab)
@@ -234,11 +237,11 @@ def write_report(settings: Settings, submission: Submission, row: Row, results: 
     """DIR/STUDENT.txt: who, the status, the score table, the labs not handed in, every failure's story."""
     if not settings.reports:
         return
-    lines = [f"chatlab grade-all: {submission.student} ({submission.folder})", f"status: {row.status}"
-             + (f" ({row.note})" if row.note else ""), ""]
+    lines = [f"chatlab grade-all: {submission.student} ({submission.folder})", _("status: {status}").format(
+        status=row.status) + (f" ({row.note})" if row.note else ""), ""]
     if results:
         lines += [results["extra_data"]["table"], ""]
-        lines += [f"{lab}: not handed in" for lab in submission.not_handed_in]
+        lines += [_("{lab}: not handed in").format(lab=lab) for lab in submission.not_handed_in]
         failed = [test for test in results["tests"]
                   if test["status"] != "passed" and test["extra_data"]["outcome"] != "not-run"]
         for test in failed:

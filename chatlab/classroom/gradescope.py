@@ -2,7 +2,8 @@
 
 The zip holds what Gradescope asks for at its top: `setup.sh`, run once when the autograder is
 built (it installs the kit with pip), and `run_autograder`, run for every submission; beside them
-the kit's tool and grader, without solutions/, and `gradescope.json` (the lab, its weight).
+the kit's tool and grader, without solutions/, and `gradescope.json` (the lab, its weight, the
+language of the reports: `--lang`, else the builder's locale; a zip built before it knew: English).
 
 For each submission, `run_autograder` runs `python -m chatlab.classroom.gradescope ROOT` (ROOT is
 /autograder unless CHATLAB_AUTOGRADER_ROOT says otherwise, as the kit's tests do), which:
@@ -33,6 +34,7 @@ from chatlab.classroom.submissions import copy_into, upload_for
 from chatlab.grading.plugin import GRADE_OUT_OF, write_not_started, write_results
 from chatlab.grading.rubric import LabScore, RubricError, lab_percent, score_text
 from chatlab.grading.rubric import load as load_rubric
+from chatlab.i18n import LANGUAGES, _, choose, current, use
 
 CONFIG = "gradescope.json"
 ROOT_VARIABLE = "CHATLAB_AUTOGRADER_ROOT"
@@ -71,9 +73,9 @@ def rubric_weight(lab: Lab, rubric: Path | None) -> float:
         raise SetupError(str(error)) from None
 
 
-def build(lab: Lab, out: Path, rubric: Path | None = None) -> list[str]:
-    """Write the autograder zip for `lab` to `out`; return the names it holds."""
-    config = {"lab": lab.stem, "weight": rubric_weight(lab, rubric)}
+def build(lab: Lab, out: Path, rubric: Path | None = None, lang: str = "en") -> list[str]:
+    """Write the autograder zip for `lab` to `out`, its reports in `lang`; return the names it holds."""
+    config = {"lab": lab.stem, "weight": rubric_weight(lab, rubric), "lang": lang}
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text, mode in (("setup.sh", SETUP_SH, 0o755), ("run_autograder", RUN_AUTOGRADER, 0o755),
@@ -94,8 +96,10 @@ def gradescope_results(graded: dict, lab: Lab, weight: float) -> dict:
     grade = lab_percent(score) * weight
     table = "\n".join(graded["extra_data"]["table"].splitlines()[:-1])  # without the whole assignment's grade line
     return {**graded, "score": round(grade, 2),
-            "output": f"**{lab.title} (lab {lab.number}): {grade:.0f} of {GRADE_OUT_OF} points** "
-                      f"({score_text(score)}{'' if weight == 1 else f', weight {weight:g}'})\n\n```\n{table}\n```",
+            "output": "**" + _("{title} (lab {number}): {grade} of {out_of} points").format(
+                title=_(lab.title), number=lab.number, grade=f"{grade:.0f}", out_of=GRADE_OUT_OF) + "** ("
+                      + score_text(score, current()) + ("" if weight == 1 else _(", weight {weight}").format(
+                          weight=f"{weight:g}")) + f")\n\n```\n{table}\n```",
             "output_format": "md"}
 
 
@@ -108,17 +112,18 @@ def run(root: Path) -> dict:
     try:
         config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
         lab, weight = find_lab(config["lab"]), float(config["weight"])
+        use(config.get("lang", "en"))
     except (OSError, ValueError, KeyError, TypeError) as error:
-        write_not_started(str(out), f"The autograder is not set up right ({CONFIG}: {error}); "
-                                    "rebuild it with chatlab gradescope --lab LAB")
+        write_not_started(str(out), _("The autograder is not set up right ({problem}); rebuild it with {command}")
+                          .format(problem=f"{CONFIG}: {error}", command="chatlab gradescope --lab LAB"))
         return json.loads(out.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="chatlab-submission-") as folder:
         target = copy_into(upload_for(root / "submission", lab), Path(folder))
         (target / lab.stem).mkdir(exist_ok=True)  # nothing handed in: the grader says which files are missing
         try:
-            graded = grade_in_child(lab.stem, str(target))
+            graded = grade_in_child(lab.stem, str(target), current())
         except GradingFailed as failure:
-            write_not_started(str(out), f"Grading did not finish: {failure}")
+            write_not_started(str(out), _("Grading did not finish: {failure}").format(failure=failure))
         else:
             results = gradescope_results(graded, lab, weight) if graded["tests"] else graded
             write_results(str(out), results)
@@ -129,18 +134,20 @@ def main(argv: list[str] | None = None) -> int:
     """`chatlab gradescope --lab LAB [--rubric FILE] --out autograder.zip`: build the autograder."""
     parser = argparse.ArgumentParser(
         prog="chatlab gradescope",
-        description="Build a Gradescope autograder (setup.sh, run_autograder and the kit without solutions/) "
-                    "that grades one lab; set the assignment's points to 100.")
-    parser.add_argument("--lab", required=True, help="the lab it grades: lab1 ... lab4 (or its number or full name)")
+        description=_("Build a Gradescope autograder (setup.sh, run_autograder and the kit without solutions/) "
+                    "that grades one lab; set the assignment's points to 100."))
+    parser.add_argument("--lab", required=True, help=_("the lab it grades: lab1 ... lab4 (or its number or full name)"))
     parser.add_argument("--rubric", type=Path, metavar="FILE",
-                        help="a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
-                             "share of the 100 points (default: all of them)")
+                        help=_("a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
+                             "share of the 100 points (default: all of them)"))
     parser.add_argument("--out", type=Path, default=Path("autograder.zip"), metavar="ZIP",
-                        help="where to write it (default: autograder.zip)")
+                        help=_("where to write it (default: autograder.zip)"))
+    parser.add_argument("--lang", choices=LANGUAGES,
+                        help=_("language of the reports (default: the locale's: Russian for ru_*, else English)"))
     args = parser.parse_args(argv)
     try:
         lab = find_lab(args.lab)
-        names = build(lab, args.out, args.rubric)
+        names = build(lab, args.out, args.rubric, choose(args.lang))
     except (ValueError, OSError) as error:  # SetupError is a ValueError; find_lab raises one too
         print(f"chatlab gradescope: {error}", file=sys.stderr)
         return 1
@@ -160,7 +167,7 @@ def autograde(argv: list[str]) -> int:
     except Exception as error:  # whatever it is, Gradescope must get results that say it
         (root / "results").mkdir(parents=True, exist_ok=True)
         write_not_started(str(root / "results" / "results.json"),
-                          f"The autograder failed: {type(error).__name__}: {error}")
+                          _("The autograder failed: {error}").format(error=f"{type(error).__name__}: {error}"))
     return 0
 
 

@@ -44,7 +44,8 @@ def tool_files() -> dict[str, Path]:
     found = {name: KIT_ROOT / name for name in ("pyproject.toml", "README.md")}
     for folder in ("chatlab", "grader"):
         for path in sorted((KIT_ROOT / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yml", ".toml"):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yml", ".toml", ".po",
+                                                                                      ".mo"):  # .po/.mo: chatlab/i18n.py
                 found[path.relative_to(KIT_ROOT).as_posix()] = path
     return found
 

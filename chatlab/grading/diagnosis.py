@@ -91,7 +91,7 @@ def _server_itself(host, clients: dict, found) -> None:
               where=host.where(event["traceback"]) or "?", client=served or "?")
         break
     failure = host.failure()
-    if "exited with code" in failure:
+    if getattr(host, "exit_code", None) is not None or "exited with code" in failure:  # a process that died
         found("process-exited", why=failure)
     spin = host.spinning
     if spin:

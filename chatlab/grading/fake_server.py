@@ -15,7 +15,8 @@ import time
 from typing import Callable
 
 from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
+from chatlab.i18n import _
 
 DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
 
@@ -82,7 +83,7 @@ class FakeServer:
             left = deadline - time.monotonic()
             if left <= 0:
                 return "timeout"
-            readable, _, _ = select.select(watch, [], [], left)
+            readable, _writable, _errors = select.select(watch, [], [], left)
             if sock in readable:
                 return "ready"
             with contextlib.suppress(OSError):
@@ -104,8 +105,9 @@ class FakeServer:
         if state == "timeout":
             return "the wait ran out"
         reason = self._failed or self._ended or (self.client.fate(wait=1.0) if self.client else "")
-        who = self.client.name if self.client else "the client"
-        return f"{who} ended{' ' + when if when else ''}: {reason or 'it closed its connection'}"
+        who = self.client.name if self.client else _("the client")
+        return _("{who} ended{when}: {reason}").format(who=who, when=f" {when}" if when else "",
+                                                        reason=reason or _("it closed its connection"))
 
     def _read_more(self, deadline: float) -> str:
         """Read what the client sent next; "" if something was read, else why nothing more will come."""
@@ -122,7 +124,7 @@ class FakeServer:
             return why
         if self.eof:
             fate = self._failed or self._ended or (self.client.fate(wait=1.0) if self.client else "")
-            return "the client closed the connection" + (f" ({fate})" if fate else "")
+            return _("the client closed the connection") + (f" ({fate})" if fate else "")
         state = self._ready(self.conn, deadline)
         if state != "ready":
             return self._why(state)
@@ -157,22 +159,25 @@ class FakeServer:
                     return
                 if skip or (self.transport == "udp" and message == b"/ping" and text != "/ping"):
                     continue
-                raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
-                                       f"but it sent {shorten(got if self.transport == 'udp' else got + NEWLINE)}",
+                raise ExpectationError(_("the grader's server expected {wanted} from the client, but it sent {got}")
+                                       .format(wanted=self._what(wanted),
+                                               got=shorten(got if self.transport == 'udp' else got + NEWLINE)),
                                        client=self.client, wanted=[wanted], seen=[got], kind="unexpected")
             why = self._read_more(deadline)
             if why:
                 if why == "the wait ran out":
-                    why = f"{timeout:g} s passed"
-                sent = (f"; then it sent {shorten(self.partial)} with no newline after it"
+                    why = seconds_passed(timeout)
+                sent = ("; " + _("then it sent {data} with no newline after it").format(data=shorten(self.partial))
                         if self.partial else "")
-                raise ExpectationError(f"the grader's server expected {self._what(wanted)} from the client, "
-                                       f"but {why}; it received {describe(self.received[self._cursor:])}{sent}",
+                raise ExpectationError(_("the grader's server expected {wanted} from the client, but {why}; it "
+                                         "received {seen}").format(wanted=self._what(wanted), why=why,
+                                                                   seen=describe(self.received[self._cursor:])) + sent,
                                        client=self.client, wanted=[wanted], seen=self.received[self._cursor:],
                                        kind="exited" if self._ended else "timeout")
 
     def _what(self, wanted: bytes) -> str:
-        what = f"the datagram {shorten(wanted)}" if self.transport == "udp" else f"the line {shorten(wanted + NEWLINE)}"
+        what = (_("the datagram {data}").format(data=shorten(wanted)) if self.transport == "udp"
+                else _("the line {data}").format(data=shorten(wanted + NEWLINE)))
         return what if wanted.isascii() else f"{what} ({shorten(wanted.decode('utf-8'))})"
 
     def expect_eof(self, timeout: float = WAIT) -> None:
@@ -182,9 +187,9 @@ class FakeServer:
             why = self._read_more(deadline)
             if why and not self.eof:
                 if why == "the wait ran out":
-                    why = f"{timeout:g} s passed"
-                raise ExpectationError(f"the grader's server expected the client to close its side of the "
-                                       f"connection (recv() returning b''), but {why}")
+                    why = seconds_passed(timeout)
+                raise ExpectationError(_("the grader's server expected the client to close its side of the "
+                                         "connection (recv() returning b''), but {why}").format(why=why))
 
     # --- writing ------------------------------------------------------------------------
 
@@ -194,26 +199,27 @@ class FakeServer:
 
     def send_bytes(self, data: bytes, note: str = "") -> None:
         """Send `data` as it is: one segment (TCP, sendall) or one datagram (UDP)."""
-        shown = shorten(data) if len(data) <= 120 else f"{len(data)} bytes: {shorten(data, 48)}"
-        self._step(f"the grader's server sends {shown}" + (f" {note}" if note else ""))
+        shown = shorten(data) if len(data) <= 120 else _("{count} bytes: {data}").format(count=len(data),
+                                                                                          data=shorten(data, 48))
+        self._step(_("the grader's server sends {data}").format(data=shown) + (f" {note}" if note else ""))
         deadline = time.monotonic() + WAIT
         if self.transport == "udp":
             if self.peer is None:
                 why = self._read_more(deadline)  # learn the client's address from its first datagram
                 if why or self.peer is None:
-                    raise ExpectationError(f"the grader's server cannot send: the client never sent a "
-                                           f"datagram ({why})")
+                    raise ExpectationError(_("the grader's server cannot send: the client never sent a datagram "
+                                             "({why})").format(why=why))
             self.sock.sendto(data, self.peer)
             self.sent += len(data)
             return
         why = self._accept(deadline)
         if why:
-            raise ExpectationError(f"the grader's server cannot send: {why}")
+            raise ExpectationError(_("the grader's server cannot send: {why}").format(why=why))
         try:
             self.conn.sendall(data)
         except OSError as error:
-            raise ExpectationError(f"the grader's server could not send ({type(error).__name__}): "
-                                   f"{self._why('woken') if self.client else 'the client is gone'}") from None
+            raise ExpectationError(_("the grader's server could not send ({error}): {why}").format(
+                error=type(error).__name__, why=self._why("woken") if self.client else _("the client is gone"))) from None
         self.sent += len(data)
 
     def wait_taken(self, timeout: float = DRAIN_WAIT) -> bool:
@@ -229,26 +235,27 @@ class FakeServer:
 
     def send_split(self, data: bytes, at: int, note: str = "") -> None:
         """Send `data` in two pieces, cut after byte `at`, the second only once the client has read the first."""
-        self.send_bytes(data[:at], note or f"(the first {at} bytes)")
+        self.send_bytes(data[:at], note or _("(the first {count} bytes)").format(count=at))
         if not self.wait_taken():
-            self._step(f"(the client did not read that piece within {DRAIN_WAIT:g} s; the rest is sent anyway)")
-        self.send_bytes(data[at:], "(the rest)")
+            self._step(_("(the client did not read that piece within {seconds} s; the rest is sent anyway)").format(
+                seconds=f"{DRAIN_WAIT:g}"))
+        self.send_bytes(data[at:], _("(the rest)"))
 
     def close(self) -> None:
         """TCP: end the connection politely, a FIN (shutdown(SHUT_WR)): the client's recv() returns b""."""
-        self._step("the grader's server closes the connection (FIN)")
+        self._step(_("the grader's server closes the connection (FIN)"))
         why = self._accept(time.monotonic() + WAIT)
         if why:
-            raise ExpectationError(f"the grader's server cannot close the connection: {why}")
+            raise ExpectationError(_("the grader's server cannot close the connection: {why}").format(why=why))
         with contextlib.suppress(OSError):
             self.conn.shutdown(socket.SHUT_WR)
 
     def reset(self) -> None:
         """TCP: end the connection abruptly, a RST: the client's recv() raises ConnectionResetError."""
-        self._step("the grader's server resets the connection (RST)")
+        self._step(_("the grader's server resets the connection (RST)"))
         why = self._accept(time.monotonic() + WAIT)
         if why:
-            raise ExpectationError(f"the grader's server cannot reset the connection: {why}")
+            raise ExpectationError(_("the grader's server cannot reset the connection: {why}").format(why=why))
         self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.conn.close()  # later sends fail with OSError; reads see eof
         self.eof = self.was_reset = True
@@ -264,12 +271,12 @@ class FakeServer:
         """What the client sent, for a story."""
         shown = describe(self.received, most=8)
         if self.partial:
-            shown += f", then {shorten(self.partial)} with no newline after it"
+            shown += ", " + _("then {data} with no newline after it").format(data=shorten(self.partial))
         if self.transport == "tcp":
             if self.conn is None:
-                shown += " (the client never connected)"
+                shown += " (" + _("the client never connected") + ")"
             elif self.was_reset:
-                shown += ", then the grader's server reset the connection"
+                shown += ", " + _("then the grader's server reset the connection")
             elif self.eof:
-                shown += ", then the client closed its side"
+                shown += ", " + _("then the client closed its side")
         return shown

@@ -30,8 +30,10 @@ from chatlab.catalog import find_lab, target_dir
 from chatlab.grading.hints import LABELS, label
 from chatlab.grading.loading import DoesNotLoad, Loading, NotRun, check
 from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, score_text
-from chatlab.grading.scenario import Scenario, timed_out
+from chatlab.grading.scenario import Scenario
 from chatlab.harness.process import let_ctrl_c_through
+from chatlab.harness.waiting import timed_out
+from chatlab.i18n import LANGUAGES, choose, use
 
 PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
@@ -101,7 +103,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("chatlab grader")
     group.addoption("--target", default="labs",
                     help="what to grade: labs (default, your starter code), solutions, or a folder with the same layout")
-    group.addoption("--lang", default="en", choices=("en", "ru"), help="language of the hints")
+    group.addoption("--lang", default=None, choices=LANGUAGES,
+                    help="language of the reports (default: the locale's, Russian for ru_*, else English)")
     group.addoption("--score-json", metavar="FILE", help="write the results in Gradescope's results.json format")
 
 
@@ -109,6 +112,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "points(n, bonus=False, hint=None): points a graded test is worth")
     config._chatlab_scores = Scores()
     config._chatlab_started = time.monotonic()
+    config.option.lang = choose(config.getoption("--lang"))  # --lang wins, else the locale
+    use(config.option.lang)
     try:
         target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
     except ValueError as error:

@@ -20,7 +20,8 @@ from chatlab.grading.fake_server import FakeServer
 from chatlab.grading.hints import HINTS, feature, hint, label
 from chatlab.grading.student_client import StudentClient
 from chatlab.harness.clients import ScriptedClient
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import ExpectationError, describe, shorten
+from chatlab.i18n import _
 from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
 
@@ -85,17 +86,18 @@ class Scenario:
             raise
         self.hosts.append(host)
         extras = ", ".join(f"{key}={value}" for key, value in {**(options or {}), **(faults or {})}.items())
-        self.step(f"the server started on port {host.address[1]}" + (f" ({extras})" if extras else ""))
+        self.step(_("the server started on port {port}").format(port=host.address[1])
+                  + (f" ({extras})" if extras else ""))
         return host
 
     def connect(self, host: ServerProcess, name: str) -> ScriptedClient:
-        self.step(f"{name} connects")
+        self.step(_("{name} connects").format(name=name))
         return host.client(name)
 
     def send(self, client: ScriptedClient, data: bytes | str, note: str = "") -> None:
         """`client` sends `data` (a str gets its b"\\n"); recorded as a step."""
         raw = data if isinstance(data, bytes) else data.encode("utf-8") + b"\n"
-        self.step(f"{client.name} sends {shorten(raw)}" + (f" {note}" if note else ""))
+        self.step(_("{name} sends {data}").format(name=client.name, data=shorten(raw)) + (f" {note}" if note else ""))
         client.send_bytes(raw)
 
     def join(self, host: ServerProcess, *nicks: str) -> list[ScriptedClient]:
@@ -107,7 +109,8 @@ class Scenario:
         """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client."""
         server = FakeServer(self.lab.transport, step=self.step)
         self.fake_servers.append(server)
-        self.step(f"the grader's server listens on 127.0.0.1 port {server.port} ({self.lab.transport.upper()})")
+        self.step(_("the grader's server listens on 127.0.0.1 port {port} ({transport})").format(
+            port=server.port, transport=self.lab.transport.upper()))
         return server
 
     def student_client(self, server: FakeServer, name: str | None = None, *options: str) -> StudentClient:
@@ -115,7 +118,7 @@ class Scenario:
         client = StudentClient(self.lab, self.target, server.port, name, step=self.step, options=options)
         self.student_clients.append(client)
         server.attach(client)
-        self.step(f"you run: python {client.command}")
+        self.step(_("you run: {command}").format(command=f"python {client.command}"))
         return client
 
     def busy_share_while_idle(self, host: ServerProcess, window: float = 0.3) -> float:
@@ -125,14 +128,15 @@ class Scenario:
         `except: continue` or on b"" scores near 1 (on Linux even with every core busy, see
         ServerProcess.busy_seconds); one that only waits on sockets scores near 0.
         """
-        self.step(f"nothing happens for {window:g} s: the server should rest (its busy time is measured)")
+        self.step(_("nothing happens for {seconds} s: the server should rest (its busy time is measured)").format(
+            seconds=f"{window:g}"))
         before, started = host.busy_seconds(), time.monotonic()
         time.sleep(window)
         after, elapsed = host.busy_seconds(), time.monotonic() - started
         share = 1.0 if before is None or after is None else (after - before) / elapsed
         if share >= 0.5 and not host.spinning:  # say where, for the diagnosis
             event = host.ask("quiet")
-            host.spinning = (event or {}).get("busy") or "a thread that does not even let the grader ask where it is"
+            host.spinning = (event or {}).get("busy") or _("a thread that does not even let the grader ask where it is")
         return share
 
     # --- after the script ------------------------------------------------------------
@@ -174,10 +178,12 @@ class Scenario:
                 f"  {client.name}: {describe(client.received)}" for client in clients))
         for client in self.student_clients:
             printed = client.printed + ([client.partial] if client.partial else [])
-            parts.append(f"{label('printed', lang)} ({client.name}, {client.chars} characters):"
-                         + (f"\n  ({len(printed) - 12} earlier lines)" if len(printed) > 12 else "")
+            parts.append(f"{label('printed', lang)} ({client.name}, "
+                         + _("{count} characters").format(count=client.chars) + "):"
+                         + ("\n  (" + _("{count} earlier lines").format(count=len(printed) - 12) + ")"
+                            if len(printed) > 12 else "")
                          + "".join(f"\n  {shorten(line)}" for line in printed[-12:])
-                         + ("" if printed else " nothing"))
+                         + ("" if printed else " " + _("nothing")))
             stderr = client.stderr.strip().splitlines()
             if stderr:
                 parts.append(f"{label('client-stderr', lang)} ({client.name}):\n"
@@ -211,7 +217,3 @@ class Scenario:
         for server in self.fake_servers:
             server.shutdown()
 
-
-def timed_out(problem: str) -> bool:
-    """Whether a failure message says a wait ran out of time (then the threads are worth a look)."""
-    return "s passed" in problem or f"within {WAIT:g} s" in problem

@@ -28,7 +28,8 @@ from typing import Callable
 
 from chatlab.catalog import Lab, lab_file
 from chatlab.harness.process import Process
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
+from chatlab.i18n import _
 from chatlab.sandbox import client_shim
 
 NEWLINE = b"\n"
@@ -48,7 +49,7 @@ class StudentClient:
     def __init__(self, lab: Lab, target, port: int, name: str | None = None,
                  step: Callable[[str], None] = quiet, options: tuple[str, ...] = ()):
         self.script = lab_file(lab, "client", target)
-        self.name = f"{name}'s client" if name else "the client"
+        self.name = _("{name}'s client").format(name=name) if name else _("the client")
         self.printed: list[str] = []      # complete lines printed on stdout, without "\n"
         self.partial = ""                 # what follows the last "\n" printed
         self.chars = 0                    # characters printed on stdout so far, kept or not
@@ -149,23 +150,24 @@ class StudentClient:
         self.process.err.wait_ended(wait)
         last = [line for line in self.stderr.strip().splitlines() if line and not line.startswith(" ")]
         error = f": {last[-1]}" if last and re.match(r"^\w+(\.\w+)*(Error|Exception|Interrupt)\b", last[-1]) else ""
-        return self.aborted or f"its process exited with code {code}{error}"
+        return self.aborted or _("its process exited with code {code}").format(code=code) + error
 
     # --- a person at the keyboard ------------------------------------------------------
 
     def type(self, text: str) -> None:
         """Type `text` and press Enter."""
-        self._step(f"you type {text!r} into {self.name}" if len(text) < 80
-                   else f"you type a line of {len(text)} characters into {self.name}: {shorten(text.encode())}")
+        self._step(_("you type {text} into {name}").format(text=repr(text), name=self.name) if len(text) < 80
+                   else _("you type a line of {count} characters into {name}: {text}").format(
+                       count=len(text), name=self.name, text=shorten(text.encode())))
         try:
             self.process.send(text + "\n")
         except (OSError, ValueError):
-            raise ExpectationError(f"{self.name} does not read what is typed any more: "
-                                   f"{self.fate(wait=1.0) or 'its stdin is closed'}") from None
+            raise ExpectationError(_("{name} does not read what is typed any more: {why}").format(
+                name=self.name, why=self.fate(wait=1.0) or _("its stdin is closed"))) from None
 
     def end_input(self) -> None:
         """Close stdin: what Ctrl+D (Ctrl+Z, Enter on Windows) does at a terminal."""
-        self._step(f"you end the input of {self.name} (Ctrl+D)")
+        self._step(_("you end the input of {name} (Ctrl+D)").format(name=self.name))
         with contextlib.suppress(OSError, ValueError):
             self.process.close_stdin()
 
@@ -186,11 +188,12 @@ class StudentClient:
                     break
                 self._changed.wait(left)
         if self.aborted or self.ended:
-            why = self.aborted or self.fate(wait=1.0) or "it closed its output"
+            why = self.aborted or self.fate(wait=1.0) or _("it closed its output")
         else:
-            why = f"{timeout:g} s passed"
-        raise ExpectationError(f"{self.name} should have printed a line containing {shorten(text)}, "
-                               f"but {why}; it printed {describe(seen)}", client=self, wanted=[text.encode()],
+            why = seconds_passed(timeout)
+        raise ExpectationError(_("{name} should have printed a line containing {text}, but {why}; it printed {seen}")
+                               .format(name=self.name, text=shorten(text), why=why, seen=describe(seen)),
+                               client=self, wanted=[text.encode()],
                                seen=[line.encode() for line in seen],
                                kind="exited" if self.ended else "aborted" if self.aborted else "timeout")
 
@@ -203,18 +206,19 @@ class StudentClient:
                 max_output is not None and self.chars - start > max_output), timeout)
             printed, tail = self.chars - start, self.printed[-3:]
         if self.aborted:
-            raise ExpectationError(f"{self.name} failed: {self.aborted}")
+            raise ExpectationError(_("{name} failed: {why}").format(name=self.name, why=self.aborted))
         if max_output is not None and printed > max_output:
             blank = sum(1 for line in tail if not line.strip())
-            raise ExpectationError(f"{self.name} kept printing: {printed} characters"
-                                   + (" of empty lines" if blank == len(tail) else "")
-                                   + f" instead of stopping; its last lines: {describe(tail)}")
+            raise ExpectationError((_("{name} kept printing: {count} characters of empty lines instead of stopping; "
+                                      "its last lines: {tail}") if blank == len(tail) else
+                                    _("{name} kept printing: {count} characters instead of stopping; its last lines: "
+                                      "{tail}")).format(name=self.name, count=printed, tail=describe(tail)))
         code = self.process.popen.poll()
         try:
             code = self.process.popen.wait(max(0.0, deadline - time.monotonic()))
         except Exception:  # TimeoutExpired
-            raise ExpectationError(f"{self.name} did not exit within {timeout:g} s; "
-                                   f"it printed {describe(self.printed[-8:])}") from None
+            raise ExpectationError(_("{name} did not exit within {seconds} s; it printed {seen}").format(
+                name=self.name, seconds=f"{timeout:g}", seen=describe(self.printed[-8:]))) from None
         return code
 
     def close(self) -> None:

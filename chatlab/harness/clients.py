@@ -15,7 +15,8 @@ import time
 from typing import Callable, Iterator
 
 from chatlab.catalog import Lab, load_module
-from chatlab.harness.waiting import WAIT, ExpectationError, describe, shorten
+from chatlab.harness.waiting import FELL_SILENT, WAIT, ExpectationError, describe, seconds_passed, shorten
+from chatlab.i18n import _
 
 RECV_SIZE = 65536
 SILENCE_AFTER = 0.25   # seconds a wait goes unanswered before the server is asked whether it fell silent
@@ -86,10 +87,11 @@ class ScriptedClient:
                     self._cursor = index + 1
                     return self.received[index].decode("utf-8")
                 if refusal and self.received[index].startswith(refusal):
-                    self._fail(wanted, "refused", f"the server answered {shorten(self.received[index])}")
+                    self._fail(wanted, "refused", _("the server answered {line}").format(
+                        line=shorten(self.received[index])))
             if self.closed or self.aborted:
                 self._fail(wanted, "aborted" if self.aborted else "closed",
-                           self.aborted or "the server closed the connection")
+                           self.aborted or _("the server closed the connection"))
             return None
 
         return self._wait(matched, lambda kind, why: self._fail(wanted, kind, why), timeout, patient)
@@ -102,7 +104,8 @@ class ScriptedClient:
             return True if self.closed else None
 
         def fail(kind: str, why: str):
-            raise ExpectationError(f"{self.name} expected the server to close the connection, but {why}",
+            raise ExpectationError(_("{name} expected the server to close the connection, but {why}").format(
+                                       name=self.name, why=why),
                                    client=self, seen=self.received[self._cursor:], kind=kind)
 
         self._wait(closed, fail, timeout, patient)
@@ -123,20 +126,21 @@ class ScriptedClient:
                     return result
                 now = time.monotonic()
                 if now >= deadline:
-                    fail("timeout", f"{timeout:g} s passed")
+                    fail("timeout", seconds_passed(timeout))
                 self._arrived.wait(min(deadline - now, SILENCE_PROBE))
             if probe is not None and time.monotonic() - started >= SILENCE_AFTER:
                 why = next(probe)
                 if why:
                     with self._arrived:
-                        fail("silent" if "silent" in why else "spinning", why)
+                        fail("silent" if why == FELL_SILENT else "spinning", _(why))
 
     def _fail(self, wanted: list[bytes], kind: str, why: str) -> None:
         """Raise the ExpectationError of a wait for `wanted` that ended (kind: timeout, closed, aborted,
         silent, spinning or refused), with what arrived instead. Called with self._arrived held."""
         seen = self.received[self._cursor:]
-        raise ExpectationError(f"{self.name} expected {' or '.join(map(shorten, wanted))}, but {why}; "
-                               f"it received {describe(seen)}", client=self, wanted=wanted, seen=seen, kind=kind)
+        raise ExpectationError(_("{name} expected {wanted}, but {why}; it received {seen}").format(
+                                   name=self.name, wanted=_(" or ").join(map(shorten, wanted)), why=why,
+                                   seen=describe(seen)), client=self, wanted=wanted, seen=seen, kind=kind)
 
     def send_bytes(self, data: bytes) -> None:
         """Send `data` as it is; a failure (reset, closed, a server not reading for WAIT s) is an ExpectationError."""
@@ -144,7 +148,8 @@ class ScriptedClient:
         try:
             self._send(data)
         except OSError as error:
-            raise ExpectationError(f"{self.name} could not send {shorten(data)}: {error}"
+            raise ExpectationError(_("{name} could not send {data}: {error}").format(
+                                       name=self.name, data=shorten(data), error=error)
                                    + (f"; {self.aborted}" if self.aborted else "")) from None
 
     def _send(self, data: bytes) -> None:
@@ -275,7 +280,7 @@ class TypedClient(ScriptedClient):
                               show=lambda text: self._deliver(text.encode("utf-8")), **options)
         except BaseException as error:  # kept for the test to report
             self.error = error
-            self.abort(f"the client failed: {type(error).__name__}: {error}")
+            self.abort(_("the client failed: {error}").format(error=f"{type(error).__name__}: {error}"))
         self._mark_closed()
 
     def _read_line(self) -> str:

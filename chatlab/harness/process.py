@@ -17,7 +17,7 @@ from typing import Callable
 
 import pytest
 
-from chatlab.harness.waiting import WAIT
+from chatlab.harness.waiting import WAIT, seconds_passed
 
 
 class Output:
@@ -77,7 +77,7 @@ class Output:
             self._changed.wait_for(lambda: needle in self._joined() or self._ended, timeout)
             data, ended = self._joined(), self._ended
         if needle not in data:
-            why = "the process closed it" if ended else f"{timeout:g} s passed"
+            why = "the process closed it" if ended else seconds_passed(timeout)
             raise AssertionError(f"{self.name}: expected {needle!r}, but {why}; it received {data!r}")
         return data
 

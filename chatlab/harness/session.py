@@ -21,6 +21,7 @@ from chatlab.catalog import SOLUTIONS_DIR, Lab, lab_file, load_module
 from chatlab.harness.clients import ScriptedClient, client_for
 from chatlab.harness.waiting import WAIT, ExpectationError
 from chatlab.harness.wiretap import Wiretap
+from chatlab.i18n import _
 
 NO_REFERENCE = ("the reference is not in this kit: this cell's outputs were recorded when the kit was built "
                 "(reopen the notebook without saving to see them again); once your {file} has no TODO left, "
@@ -97,7 +98,7 @@ class ServerHost:
             client = self.client(nick)
             client.send_line(f"/join {nick}" if self.lab.transport == "udp" else nick)
             if step:
-                step(f"{nick} connects and asks for the nickname {nick!r}")
+                step(_("{nick} connects and asks for the nickname {quoted}").format(nick=nick, quoted=repr(nick)))
             client.expect(f"* welcome {nick}", fail_on="! ")
             for earlier in [*members, *joined]:
                 earlier.expect(f"* {nick} joined")

@@ -6,10 +6,28 @@ arrive instead, shown with `shorten` and `describe` so that the message stays re
 """
 from __future__ import annotations
 
+import re
 import threading
 from typing import Callable, Generic, TypeVar
 
+from chatlab.i18n import _
+
 WAIT = 5.0          # seconds any single expectation may take before it is a failure
+# What a server's silence probe says when every thread of it waits (ServerProcess.silence): a
+# wait that ends on it is kind "silent". Translated where it is shown, compared in English.
+FELL_SILENT = "the server fell silent: every thread of it is waiting, and nothing it could read is on its way"
+
+
+def seconds_passed(timeout: float) -> str:
+    """How a wait that ran out says so: "5 s passed" (a report with it shows the server's threads)."""
+    return _("{seconds} s passed").format(seconds=f"{timeout:g}")
+
+
+def timed_out(problem: str) -> bool:
+    """Whether a failure message says a wait ran out of time (then the threads are worth a look)."""
+    english = "s passed" in problem or f"within {WAIT:g} s" in problem
+    template = re.escape(_("{seconds} s passed")).replace(re.escape("{seconds}"), r"[\d.]+")
+    return english or re.search(template, problem) is not None
 
 
 class ExpectationError(AssertionError):
@@ -33,8 +51,9 @@ def lines_must_be(client, got: list[str], expected: list[str], problem: str = ""
     simply "received the wrong lines".
     """
     if got != expected:
-        raise ExpectationError(problem or f"{client.name} received {describe([line.encode() for line in got])}, "
-                               f"not {describe([line.encode() for line in expected])}",
+        raise ExpectationError(problem or _("{client} received {got}, not {expected}").format(
+                                   client=client.name, got=describe([line.encode() for line in got]),
+                                   expected=describe([line.encode() for line in expected])),
                                client=client, wanted=[line.encode() for line in expected],
                                seen=[line.encode() for line in got], kind="unexpected")
 
@@ -43,7 +62,7 @@ def shorten(data: bytes | str, limit: int = 120) -> str:
     """repr() of `data` (bytes on the wire, or a printed line), cut in the middle if long."""
     if len(data) <= limit:
         return repr(data)
-    unit = "bytes" if isinstance(data, bytes) else "characters"
+    unit = _("bytes") if isinstance(data, bytes) else _("characters")
     return f"{data[:limit // 2]!r} ... ({len(data) - limit} {unit}) ... {data[-limit // 2:]!r}"
 
 
@@ -51,7 +70,7 @@ def describe(lines: list, most: int = 8) -> str:
     """The last `most` lines (bytes or str), shortened, and how many came before them."""
     shown = ", ".join(shorten(line) for line in lines[-most:])
     earlier = len(lines) - most
-    return f"[{shown}]" if earlier <= 0 else f"{earlier} lines, then [{shown}]"
+    return f"[{shown}]" if earlier <= 0 else _("{earlier} lines, then [{shown}]").format(earlier=earlier, shown=shown)
 
 
 Event = TypeVar("Event")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
+from chatlab.i18n import _
 from chatlab.notebook.check import TARGET_VARIABLE
 from chatlab.notebook.language import DEFAULT_LANG, LANG_VARIABLE, LANGUAGES
 
@@ -142,7 +143,7 @@ def write_html(executed: Executed, folder: Path) -> Path:
     from nbconvert import HTMLExporter
 
     title = title_of(executed.notebook, executed.path.stem)
-    body, _ = HTMLExporter(template_name="classic").from_notebook_node(
+    body, _resources = HTMLExporter(template_name="classic").from_notebook_node(
         without_paths(executed.notebook), resources={"metadata": {"name": title}})
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{executed.path.stem}.html"
@@ -153,15 +154,15 @@ def write_html(executed: Executed, folder: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="chatlab notebooks",
-        description="Execute the notebooks headless (all, or those named) and report any cell that fails; "
-                    "with --html, write executed HTML copies to hand out or project.")
-    parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help="start_here, lab1 ... lab4; default: all")
+        description=_("Execute the notebooks headless (all, or those named) and report any cell that fails; "
+                    "with --html, write executed HTML copies to hand out or project."))
+    parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help=_("start_here, lab1 ... lab4; default: all"))
     parser.add_argument("--lang", default=DEFAULT_LANG, choices=LANGUAGES,
-                        help="en (default): the notebooks in notebooks/; ru: their Russian twins in notebooks/ru/")
-    parser.add_argument("--html", metavar="DIR", type=Path, help="write NOTEBOOK.html files into DIR")
+                        help=_("en (default): the notebooks in notebooks/; ru: their Russian twins in notebooks/ru/"))
+    parser.add_argument("--html", metavar="DIR", type=Path, help=_("write NOTEBOOK.html files into DIR"))
     parser.add_argument("--target", default=DEFAULT_TARGET,
-                        help="whose files the check cells grade: labs (default: your code), solutions (the reference) "
-                             "or a folder with the same layout")
+                        help=_("whose files the check cells grade: labs (default: your code), solutions (the reference) "
+                             "or a folder with the same layout"))
     args = parser.parse_args(argv)
     try:
         paths = [notebook_path(name, args.lang) for name in args.names] or all_notebooks(args.lang)

@@ -49,6 +49,7 @@ import traceback
 import weakref
 
 from chatlab.catalog import find_lab, load_module, target_dir
+from chatlab.i18n import LANGUAGES, _, translation, use
 from chatlab.sandbox import guard, lock_gate
 
 EVENT_PREFIX = "\x1echatlab "    # a control character no submission prints by accident
@@ -57,6 +58,7 @@ STOP_WAIT = 2.0                  # seconds shutdown() may take
 # Seconds after which a server that is not listening yet has every thread's stack dumped to stderr:
 # the parent sets it a little under the time it waits (chatlab.sandbox.server_process.STARTUP_WAIT).
 STARTUP_DUMP = float(os.environ.get("CHATLAB_STARTUP_DUMP", "8"))
+LANG_VARIABLE = "CHATLAB_LANG"     # the language of the grader that started this child (chatlab.i18n)
 
 
 class BoundedOutput:
@@ -368,7 +370,8 @@ def quiet(control: set[int]) -> tuple[bool, str]:
             continue
         full = traceback.extract_stack(frame)
         stack = [entry for entry in full if entry.filename != __file__]
-        where = f"{names.get(ident, ident)!r} at {_place(stack[-1])}" if stack else repr(names.get(ident, ident))
+        where = (_("{thread} at {place}").format(thread=repr(names.get(ident, ident)), place=_place(stack[-1]))
+                 if stack else repr(names.get(ident, ident)))
         sock = WATCH.waiting.get(ident)
         if sock is not None:
             in_socket_calls.append((where, sock, ident in WATCH.sending))
@@ -576,6 +579,9 @@ def main(argv=None) -> None:
     threading.excepthook = on_thread_error
 
     lab = find_lab(lab_name)
+    lang = os.environ.get(LANG_VARIABLE, "en")
+    use(lang if lang in LANGUAGES else "en")  # the language of where its threads are (the parent's)
+    translation(lang)  # the catalog read now, before the guard is up
     guard.install(target_dir(target))  # before the submission runs: no writes outside it, no solutions/
     # A start that hangs (an import or __init__ that blocks) cannot answer "stacks": this dump,
     # cancelled once the server listens, tells the parent where it hung.
@@ -616,13 +622,13 @@ def main(argv=None) -> None:
             silent, busy = quiet({control})
             report("quiet", silent=silent, busy=busy, moved=WATCH.moved)
         elif command.startswith("wait-send-stuck "):
-            _, port, timeout = command.split()
+            _verb, port, timeout = command.split()
             report(command, stuck=WATCH.send_stuck(int(port), float(timeout)))
         elif command.startswith("wait-read "):
-            _, port, total, timeout = command.split()
+            _verb, port, total, timeout = command.split()
             report(command, read=WATCH.wait_read(int(port), int(total), float(timeout), fallen_silent({control})))
         elif command.partition(" ")[0] in ("hold", "hold-midway", "release", "wait-held"):  # gates: answered by name
-            verb, _, port = command.partition(" ")
+            verb, _space, port = command.partition(" ")
             if verb.startswith("hold"):
                 GATES.hold_next_send(int(port), midway=verb == "hold-midway")
             elif verb == "release":

@@ -20,8 +20,9 @@ import psutil
 
 from chatlab.catalog import KIT_ROOT, Lab, target_dir
 from chatlab.harness.session import ServerHost
-from chatlab.harness.waiting import WAIT
-from chatlab.sandbox.child import EVENT_PREFIX
+from chatlab.harness.waiting import FELL_SILENT, WAIT
+from chatlab.i18n import _, current
+from chatlab.sandbox.child import EVENT_PREFIX, LANG_VARIABLE
 
 STARTUP_WAIT = 10.0   # seconds for a child to import the submission and listen
 STOP_WAIT = 3.0       # seconds for a child to run shutdown() and report
@@ -58,16 +59,18 @@ class ServerProcess(ServerHost):
         hang_keys = ((lab.stem, str(self.folder)), (lab.stem, str(self.folder), json.dumps(options or {})))
         for key in hang_keys:
             if key in START_HANGS:
-                raise SubmissionError(f"{START_HANGS[key]} (in an earlier test: not waited for again)")
+                raise SubmissionError(START_HANGS[key] + " " + _("(in an earlier test: not waited for again)"))
         self.stray_output = 0                 # characters written to the real stdout, bypassing print()
         self._events: dict[str, list[dict]] = {}
         self._arrived = threading.Condition()
         self._asking = threading.Lock()
         self._stderr: list[str] = []
         self._killed = False                  # the grader ended the child on purpose: its exit is no failure
+        self.exit_code: int | None = None     # the code the child exited with, when that was a failure
         env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONUNBUFFERED="1",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(KIT_ROOT), os.environ.get("PYTHONPATH")])),
-                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}")  # see chatlab.sandbox.child.STARTUP_DUMP
+                   CHATLAB_STARTUP_DUMP=f"{STARTUP_WAIT * 0.8:g}",  # see chatlab.sandbox.child.STARTUP_DUMP
+                   **{LANG_VARIABLE: current()})  # the child says where its threads are in the report's language
         self.process = subprocess.Popen(
             [sys.executable, "-m", "chatlab.sandbox.child", lab.stem, str(self.folder),
              json.dumps(options or {}), json.dumps(faults or {})],
@@ -82,14 +85,17 @@ class ServerProcess(ServerHost):
             imported = bool(self._events.get("imported"))
             self.close()  # the child dumped its stacks to stderr just before this (chatlab.sandbox.child.STARTUP_DUMP)
             where = self.where(self.stderr(), newest_first=True)
-            why = (f"{lab.server_class}.__init__ did not return within {STARTUP_WAIT:g} s" if imported else
-                   f"{lab.stem}/server.py did not finish importing within {STARTUP_WAIT:g} s")
-            why += f" (stuck at {where})" if where else " (is something slow or blocking?)"
+            seconds = f"{STARTUP_WAIT:g}"
+            why = (_("{call} did not return within {seconds} s").format(call=f"{lab.server_class}.__init__",
+                                                                         seconds=seconds) if imported else
+                   _("{file} did not finish importing within {seconds} s").format(file=f"{lab.stem}/server.py",
+                                                                                   seconds=seconds))
+            why += " " + (_("(stuck at {where})").format(where=where) if where else _("(is something slow or blocking?)"))
             START_HANGS[hang_keys[1 if imported else 0]] = why
             raise SubmissionError(why)
         if event["event"] != "ready":
             self.close()
-            raise SubmissionError(self._explain(event, "the server could not start"))
+            raise SubmissionError(self._explain(event, _("the server could not start")))
         self.address = ("127.0.0.1", event["port"])
 
     # --- reading the child ---------------------------------------------------------
@@ -113,12 +119,14 @@ class ServerProcess(ServerHost):
         if kind == "thread-error":
             self.thread_errors.append(event)
             if event["type"] == "NotImplementedError":  # a stub: no point waiting for anything
-                self.fail(self._explain(event, "the server failed"))
+                self.fail(self._explain(event, _("the server failed")))
         elif kind == "serve-error":
-            self.fail(self._explain(event, "serve_forever() failed"))
+            self.fail(self._explain(event, _("serve_forever() failed")))
         elif kind == "exit" and "stopped" not in self._events and not self._killed:
-            self.fail(f"the server process exited with code {event['code']} "
-                      "(does the submission call sys.exit() or os._exit(), or crash?)")
+            if not self.failure():  # the first failure is the one reported (and diagnosed)
+                self.exit_code = event["code"]
+            self.fail(_("the server process exited with code {code} (does the submission call sys.exit() or "
+                        "os._exit(), or crash?)").format(code=event["code"]))
 
     def _wait_for(self, kinds, timeout: float) -> dict | None:
         """The first event of one of `kinds`, waiting at most `timeout` seconds."""
@@ -133,7 +141,9 @@ class ServerProcess(ServerHost):
 
     def _explain(self, event: dict, what: str) -> str:
         if event["event"] == "exit":
-            return f"{what}: the process exited with code {event['code']}; stderr: {self.stderr()[-800:]!r}"
+            self.exit_code = event["code"]
+            return f"{what}: " + _("the process exited with code {code}; stderr: {stderr}").format(
+                code=event["code"], stderr=repr(self.stderr()[-800:]))
         where = self.where(event.get("traceback", ""))
         return f"{what}: {event['type']}: {event['message']}" + (f" ({where})" if where else "")
 
@@ -200,10 +210,10 @@ class ServerProcess(ServerHost):
             if before is None or now is None or now[1] != before[1]:
                 moved_at, busy_at = time.monotonic(), self.busy_seconds()
             if now is not None and now[0] and now == before:
-                yield "the server fell silent: every thread of it is waiting, and nothing it could read is on its way"
+                yield FELL_SILENT  # in English: the waiting client compares it, and translates it to show it
             elif now is not None and not now[0] and self._spins(moved_at, busy_at):
                 self.spinning = event["busy"]
-                yield f"the server spins: {self.spinning}, while nothing moves on its sockets"
+                yield _("the server spins: {where}, while nothing moves on its sockets").format(where=self.spinning)
             else:
                 yield ""
             before = now
@@ -215,7 +225,7 @@ class ServerProcess(ServerHost):
         deadline = time.monotonic() + timeout
         for reason in self.silence():
             if reason or time.monotonic() > deadline:
-                return reason.startswith("the server fell silent")
+                return reason == FELL_SILENT
         return False
 
     def _spins(self, since: float, busy_then: float | None) -> bool:
@@ -252,9 +262,10 @@ class ServerProcess(ServerHost):
         """Where the submission's threads are now, one line per thread, for a report."""
         threads = self.threads_in_submission()
         if threads is None:
-            return "(the server process did not answer: a thread may be holding the GIL in a busy loop)"
-        return "\n".join(f"thread {name!r} is at {path}:{line} in {function}(): {code}"
-                         for name, path, line, function, code in threads)
+            return _("(the server process did not answer: a thread may be holding the GIL in a busy loop)")
+        return "\n".join(_("thread {name} is at {place} in {function}(): {code}").format(
+            name=repr(name), place=f"{path}:{line}", function=function, code=code)
+            for name, path, line, function, code in threads)
 
     def cpu_seconds(self) -> float | None:
         """CPU seconds the child has used so far (all its threads), or None if it does not answer."""
@@ -275,7 +286,7 @@ class ServerProcess(ServerHost):
         total, found = 0, False
         for path in Path(f"/proc/{self.process.pid}/task").glob("*/schedstat"):
             try:
-                ran, waited, _ = path.read_text().split()
+                ran, waited, _rest = path.read_text().split()
             except (OSError, ValueError):  # the thread ended meanwhile
                 continue
             total, found = total + int(ran) + int(waited), True
@@ -287,11 +298,11 @@ class ServerProcess(ServerHost):
         if self.process.poll() is None and self._command("stop"):
             event = self._wait_for(("stopped",), STOP_WAIT)
             if event is None:
-                problem = f"the server process did not stop within {STOP_WAIT:g} s"
+                problem = _("the server process did not stop within {seconds} s").format(seconds=f"{STOP_WAIT:g}")
             elif not event["in_time"]:
-                problem = "shutdown() did not return within 2 s"
+                problem = _("shutdown() did not return within 2 s")
             elif not event["serve_returned"]:
-                problem = "shutdown() returned, but serve_forever() was still running 2 s after it was called"
+                problem = _("shutdown() returned, but serve_forever() was still running 2 s after it was called")
         self.close()
         return problem
 

@@ -1,0 +1,116 @@
+"""The translation mechanism (chatlab/i18n.py): which language, the catalogs, what is missing, the CLI's help."""
+import gettext
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chatlab import i18n
+from chatlab.catalog import KIT_ROOT
+
+
+@pytest.mark.parametrize("flag, environ, lang", [
+    ("en", {"LANG": "ru_RU.UTF-8"}, "en"),                 # --lang wins over the locale
+    ("ru", {"LANG": "C"}, "ru"),
+    (None, {"LANG": "ru_RU.UTF-8"}, "ru"),
+    (None, {"LC_ALL": "ru_UA.UTF-8", "LANG": "en_US"}, "ru"),
+    (None, {"LC_ALL": "C.UTF-8", "LANG": "ru_RU"}, "en"),   # LC_ALL decides first, as in C
+    (None, {"LC_MESSAGES": "ru_RU", "LANG": "en_GB"}, "ru"),
+    (None, {}, "en"),
+])
+def test_the_flag_wins_then_the_locale_then_english(flag, environ, lang):
+    assert i18n.choose(flag, environ) == lang
+
+
+@pytest.mark.parametrize("po", i18n.catalogs(), ids=lambda path: f"{path.parent.parent.name}/{path.name}")
+def test_every_compiled_catalog_matches_its_po(po):
+    """The .mo gettext reads is the .po people edit, compiled (python -m chatlab.i18n)."""
+    entries = i18n.read_po(po.read_text(encoding="utf-8"))
+    assert po.with_suffix(".mo").read_bytes() == i18n.compile_catalog(entries), \
+        f"{po.name} changed since it was compiled: run python -m chatlab.i18n"
+    with po.with_suffix(".mo").open("rb") as mo:
+        catalog = gettext.GNUTranslations(mo)
+    assert all(catalog.gettext(msgid) == msgstr for msgid, msgstr in entries.items() if msgid)
+
+
+def test_a_text_without_a_translation_prints_in_english():
+    i18n.use("ru")
+    try:
+        assert i18n._("{name} connects") != "{name} connects"
+        assert i18n._("a text nobody translated") == "a text nobody translated"
+    finally:
+        i18n.use("en")
+    assert i18n._("{name} connects") == "{name} connects"
+
+
+def test_every_marked_text_has_a_russian_translation():
+    """Lists what a merged module (lab 5, say) still lacks in Russian: it prints in English until then."""
+    missing = i18n.untranslated("ru", [KIT_ROOT / "chatlab", KIT_ROOT / "grader"])
+    assert not missing, "no Russian in chatlab/locale/ru/LC_MESSAGES/chatlab.po for:\n" + "\n".join(
+        f"  {where}: {text!r}" for text, where in sorted(missing.items(), key=lambda item: item[1]))
+
+
+# The program's own words in its help: commands, option values, metavars, stdout.
+COMMANDS = ("serve", "connect", "demo", "grade", "grade-all", "bench", "notebooks", "release", "gradescope")
+VOCABULARY = frozenset(COMMANDS) | {"labs", "solutions", "en", "ru", "lab", "stdout", "listening", "on", "chatlab"}
+
+
+@pytest.mark.parametrize("command", ("",) + COMMANDS)
+def test_the_help_is_russian_under_a_russian_locale(command):
+    """`chatlab --help` and each subcommand's, argparse's own words included ("usage:" is "использование:")."""
+    from english_words import english_words
+
+    environment = {**os.environ, "LANG": "ru_RU.UTF-8", "COLUMNS": "1000"}  # one line per option: no quote cut
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        environment.pop(variable, None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", *command.split(), "--help"], capture_output=True,
+                           text=True, encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("использование: chatlab"), shown.stdout
+    assert english_words(shown.stdout, VOCABULARY) == [], shown.stdout
+
+
+def test_an_error_of_the_cli_is_russian_under_a_russian_locale():
+    environment = {**os.environ, "LANG": "ru_RU.UTF-8"}
+    environment.pop("LC_ALL", None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", "serve"], capture_output=True, text=True,
+                           encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert "ошибка: нужны аргументы: LAB" in shown.stderr, shown.stderr
+
+
+def test_the_help_stays_english_under_an_english_locale():
+    environment = {**os.environ, "LANG": "en_US.UTF-8"}
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        environment.pop(variable, None)
+    shown = subprocess.run([sys.executable, "-m", "chatlab.cli", "--help"], capture_output=True, text=True,
+                           encoding="utf-8", env=environment, cwd=KIT_ROOT, timeout=60)
+    assert shown.stdout.startswith("usage: chatlab") and "Socket programming labs with threads." in shown.stdout
+
+
+def test_the_gradescope_summary_and_a_grade_all_report_follow_the_language(tmp_path):
+    from types import SimpleNamespace
+
+    from english_words import english_words
+
+    from chatlab.catalog import find_lab
+    from chatlab.classroom.grade_all import write_report
+    from chatlab.classroom.gradebook import GRADED, Row
+    from chatlab.classroom.gradescope import gradescope_results
+
+    test = {"name": "lab2_two_user_chat: x", "status": "failed", "score": 0, "max_score": 3, "output": "",
+            "extra_data": {"points": 3, "bonus": False, "test": "test_x", "outcome": "failed"}}
+    graded = {"tests": [test], "extra_data": {"table": "lab2_two_user_chat       баллы: 0 из 3 (0 %)\nОценка"}}
+    i18n.use("ru")
+    try:
+        summary = gradescope_results(graded, find_lab("lab2"), 0.6)["output"]
+        settings = SimpleNamespace(reports=tmp_path)
+        submission = SimpleNamespace(student="ivanov", folder=tmp_path / "ivanov", not_handed_in=["lab3_multi_user_chat"])
+        write_report(settings, submission, Row("ivanov", GRADED, seconds=1.0, fingerprint="f"), graded, "")
+    finally:
+        i18n.use("en")
+    assert "лабораторная 2" in summary and "вес 0.6" in summary, summary
+    assert english_words(summary) == [], summary
+    report = (tmp_path / "ivanov.txt").read_text(encoding="utf-8")
+    assert "lab3_multi_user_chat: не сдана" in report and "состояние: graded" in report, report
+    assert english_words(report.split("\n", 1)[1], frozenset({GRADED})) == [], report
