@@ -5,7 +5,9 @@ RESEND_EVERY seconds, stop-and-wait; `send_bytes(raw)` sends a datagram as it is
 a forged number). Each line the server sends is acknowledged and delivered once, in order,
 to `received`, so `expect()` works as with any scripted client; `datagrams` keeps every
 datagram as it arrived, duplicates and acknowledgements included, for counting.
-With `acking = False` the client stops acknowledging (and delivering): a peer that went deaf.
+With `acking = False` the client stops acknowledging (it still records what arrives): to the server, a
+peer that went deaf;
+with `ack_delay = s` it acknowledges each line s seconds late: a slow network.
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ class ReliableDatagramClient(ScriptedClient):
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)  # so the receiving thread notices close() promptly
         self.acking = True
+        self.ack_delay = 0.0
         self.datagrams: list[bytes] = []   # every datagram received, as it came
         self.next_seq = 1                  # the number of this client's next line
         self.acked = 0                     # the highest acknowledgement received
@@ -59,12 +62,27 @@ class ReliableDatagramClient(ScriptedClient):
             with self._arrived:
                 self.acked = max(self.acked, int(ack.group(1)))
                 self._arrived.notify_all()
-        elif line and self.acking:
+        elif line:
             self._early.setdefault(int(line.group(1)), line.group(2))
             while self.expected in self._early:
                 self._deliver(self._early.pop(self.expected))
                 self.expected += 1
-            self.ack(self.expected - 1)
+            if not self.acking:
+                return
+            if self.ack_delay:
+                threading.Timer(self.ack_delay, self.ack, (self.expected - 1,)).start()
+            else:
+                self.ack(self.expected - 1)
+
+    def wait_for(self, condition, timeout: float = WAIT) -> bool:
+        """Wait until `condition(datagrams)` is true; False after `timeout` seconds."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: condition(self.datagrams), timeout)
+
+    def data_numbers(self) -> list[int]:
+        """The numbers of the data datagrams received, copies included, in order of arrival."""
+        with self._arrived:
+            return [int(m.group(1)) for m in map(DATA.fullmatch, self.datagrams) if m]
 
     def ack(self, seq: int) -> None:
         """Send "A seq" (every line up to seq arrived)."""
