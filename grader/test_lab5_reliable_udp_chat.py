@@ -84,13 +84,17 @@ def test_a_line_is_acknowledged_by_number_and_relayed_as_the_next_numbered_line(
           f"alice's lines from the server were her welcome (1), bob's join (2), then this one (3): {alice.datagrams}")
 
 
-@pytest.mark.parametrize("loss", [0.0, 0.1, 0.3], ids=["0%", "10%", "30%"])
+# Each seed makes the relay's first fates the same for every submission (a flow draws its fates by position):
+# carol's /join, the server's "A 1" and welcome, and carol's "A 1" pass; carol's first line is duplicated.
+# Later fates depend on when retransmissions happen; a reliable server delivers right whatever they are.
+@pytest.mark.parametrize("loss, seed", [(0.0, 35), (0.1, 18), (0.3, 2)], ids=["0%", "10%", "30%"])
 @pytest.mark.points(2, hint="rudp-retransmit")
-def test_every_line_is_delivered_exactly_once_and_in_order_through_a_lossy_network(scenario, loss):
+def test_every_line_is_delivered_exactly_once_and_in_order_through_a_lossy_network(scenario, loss, seed):
     host = scenario.server(options={"max_tries": LOSSY_TRIES})
     alice, = scenario.join(host, "alice")
-    with LossyRelay(host.address, loss=loss, duplicate=0.1, reorder=0.1, seed=5) as relay:
-        scenario.step(f"the relay loses {loss:.0%} of the datagrams each way, duplicates 10 %, reorders 10 % (seeded)")
+    with LossyRelay(host.address, loss=loss, duplicate=0.1, reorder=0.1, seed=seed) as relay:
+        scenario.step(f"the relay loses {loss:.0%} of the datagrams each way, duplicates 10 %, reorders 10 % "
+                      f"(seed {seed}: carol's first line is duplicated)")
         carol = through(scenario, host, relay, "carol")
         alice.expect("* carol joined", timeout=LOSSY_WAIT, patient=True)
         carols, alices = [f"carol {n}" for n in range(LINES)], [f"alice {n}" for n in range(LINES)]
@@ -103,7 +107,7 @@ def test_every_line_is_delivered_exactly_once_and_in_order_through_a_lossy_netwo
 
 
 @pytest.mark.points(3, hint="rudp-retransmit")
-def test_a_line_that_is_not_acknowledged_is_sent_again_within_a_second_then_no_more(scenario):
+def test_a_line_that_is_not_acknowledged_is_sent_again_within_a_second(scenario):
     host = scenario.server()
     alice, bob = scenario.join(host, "alice", "bob")
     scenario.step("bob stops acknowledging: to the server, every line it sends him is lost")
@@ -116,12 +120,9 @@ def test_a_line_that_is_not_acknowledged_is_sent_again_within_a_second_then_no_m
           "a line not acknowledged must be sent again when its timeout passes")
     bob.acking = True
     bob.ack(2)
-    scenario.step("bob acknowledges it: 'A 2'; then alice sends a sentinel")
+    scenario.step("bob acknowledges it: 'A 2'; then alice sends a sentinel, which bob must get")
     say(scenario, alice, "sentinel")
     bob.expect("[alice] sentinel")
-    copies = bob.datagrams.count(wanted)
-    check(copies <= 4, f"the server sent {wanted!r} {copies} times in all: too many for a line acknowledged "
-                       "within a second (does the timeout back off, doubling each time?)")
 
 
 @pytest.mark.points(3, hint="rudp-duplicate")
