@@ -77,6 +77,10 @@ class Peer:
         # TODO: ignore old and far-ahead numbers, keep early lines, deliver the run from `expected`
         raise NotImplementedError("not implemented yet: Peer.accept")
 
+    def oldest(self):
+        """The oldest line sent and not yet acknowledged, [datagram, first sent, tries, deadline], or None."""
+        return self.unacked[min(self.unacked)] if self.unacked else None
+
     def acknowledged(self, seq, now):
         """An "A seq" arrived: forget every line up to `seq`, measuring the round trip of those
         sent only once (a retransmitted line's acknowledgement may answer any of its copies)."""
@@ -162,8 +166,10 @@ class ReliableChatServer:
         raise NotImplementedError("not implemented yet: ReliableChatServer.send_waiting")
 
     def retransmit_due(self):
-        """Send again each line whose deadline passed, backing off; give up on a peer after max_tries."""
-        # TODO: for each overdue line: give up after max_tries, else back off and send again
+        """Send again each peer's oldest unacknowledged line once its deadline passed, backing off; give
+        up on a peer after max_tries. Only the oldest (one timer per peer, as TCP): the lines after it
+        may well have arrived and wait at the receiver for the gap, which one acknowledgement covers."""
+        # TODO: per peer, the oldest line if overdue: give up after max_tries, else back off, resend
         raise NotImplementedError("not implemented yet: ReliableChatServer.retransmit_due")
 
     def give_up(self, address):

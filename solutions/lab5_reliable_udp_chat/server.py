@@ -92,6 +92,10 @@ class Peer:
         return delivered
         # END SOLUTION
 
+    def oldest(self):
+        """The oldest line sent and not yet acknowledged, [datagram, first sent, tries, deadline], or None."""
+        return self.unacked[min(self.unacked)] if self.unacked else None
+
     def acknowledged(self, seq, now):
         """An "A seq" arrived: forget every line up to `seq`, measuring the round trip of those
         sent only once (a retransmitted line's acknowledgement may answer any of its copies)."""
@@ -122,7 +126,7 @@ class ReliableChatServer:
         next_sweep = time.monotonic() + SWEEP_EVERY
         while not self._stopping.is_set():
             # BEGIN SOLUTION: select() until the earliest deadline (at most SWEEP_EVERY), receive, retransmit
-            deadlines = [line[3] for peer in self.peers.values() for line in peer.unacked.values()]
+            deadlines = [peer.oldest()[3] for peer in self.peers.values() if peer.unacked]
             wait = min([next_sweep, *deadlines]) - time.monotonic()
             readable, _, _ = select.select([self.sock], [], [], min(SWEEP_EVERY, max(0.0, wait)))
             try:
@@ -217,20 +221,23 @@ class ReliableChatServer:
         # END SOLUTION
 
     def retransmit_due(self):
-        """Send again each line whose deadline passed, backing off; give up on a peer after max_tries."""
-        # BEGIN SOLUTION: for each overdue line: give up after max_tries, else back off and send again
+        """Send again each peer's oldest unacknowledged line once its deadline passed, backing off; give
+        up on a peer after max_tries. Only the oldest (one timer per peer, as TCP): the lines after it
+        may well have arrived and wait at the receiver for the gap, which one acknowledgement covers."""
+        # BEGIN SOLUTION: per peer, the oldest line if overdue: give up after max_tries, else back off, resend
         now = time.monotonic()
         for address, peer in list(self.peers.items()):
-            overdue = [line for line in peer.unacked.values() if line[3] <= now]
-            if any(line[2] >= self.max_tries for line in overdue):
+            oldest = peer.oldest()
+            if oldest is None or oldest[3] > now:
+                continue
+            if oldest[2] >= self.max_tries:
                 self.give_up(address)
                 continue
-            if overdue:
-                peer.round_trip.backed_off()  # once per timeout, however many lines it caught
-            for line in overdue:
-                line[2] += 1
+            peer.round_trip.backed_off()
+            oldest[2] += 1
+            for line in peer.unacked.values():  # the timer restarts for every line in flight
                 line[3] = now + peer.round_trip.timeout
-                self.send_raw(address, line[0])
+            self.send_raw(address, oldest[0])
         # END SOLUTION
 
     def give_up(self, address):
