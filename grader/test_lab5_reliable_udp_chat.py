@@ -228,8 +228,8 @@ def test_a_slow_network_is_measured_and_not_flooded_with_copies(scenario):
     alice, = scenario.join(host, "alice")
     with LossyRelay(host.address, loss=0.3, seed=7) as relay:
         carol = through(scenario, host, relay, "carol")
-        carol.ack_delay = 0.1
-        scenario.step(f"carol acknowledges each line 0.1 s late; the relay loses 30 %; alice sends {LINES} lines, "
+        carol.ack_delay = 0.2
+        scenario.step(f"carol acknowledges each line 0.2 s late; the relay loses 30 %; alice sends {LINES} lines, "
                       "each once carol has the one before (so every line waits for its own acknowledgement)")
         lines = [f"line {n}" for n in range(LINES)]
         for line in lines:
