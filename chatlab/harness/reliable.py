@@ -19,7 +19,7 @@ import time
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError
 
-RESEND_EVERY = 0.05   # seconds: this client's fixed retransmission timeout (the grader's peer, not a model)
+RESEND_EVERY = 0.2    # seconds: this client's fixed retransmission timeout, well above a loaded machine's round trip
 DATA = re.compile(rb"D (\d+) (.*)", re.S)
 ACK = re.compile(rb"A (\d+)")
 

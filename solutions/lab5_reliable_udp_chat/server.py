@@ -178,10 +178,12 @@ class ReliableChatServer:
             self.broadcast(f"* {nick} left")
         elif text == "/users":
             self.send_to(address, "* users: " + ", ".join(sorted(self.members.values())))
+        elif text == "/msg" or text.startswith("/msg "):
+            self.private(address, nick, text[len("/msg "):])
         elif text.startswith("/join"):
             self.send_to(address, f"! already joined as {nick}")
         elif text.startswith("/") and text != "/ping":
-            self.send_to(address, f"! unknown command: {text.split()[0]} (try /users, /leave)")
+            self.send_to(address, f"! unknown command: {text.split()[0]} (try /users, /msg NICK TEXT, /leave)")
         elif text and text != "/ping":
             self.broadcast(f"[{nick}] {text}", sender=address)
 
@@ -194,6 +196,16 @@ class ReliableChatServer:
             self.members[address] = nick
             self.send_to(address, f"* welcome {nick}")
             self.broadcast(f"* {nick} joined", sender=address)
+
+    def private(self, address, nick, rest):
+        target, _, text = rest.partition(" ")
+        recipients = [a for a, member in self.members.items() if member == target]
+        if not target or not text:
+            self.send_to(address, "! usage: /msg NICK TEXT")
+        elif not recipients:
+            self.send_to(address, f"! no such user: {target}")
+        else:
+            self.send_to(recipients[0], f"[{nick} -> {target}] {text}")
 
     def broadcast(self, text, sender=None):
         for address in list(self.members):
@@ -258,10 +270,12 @@ class ReliableChatServer:
 
     def send_raw(self, address, datagram):
         """One datagram; a failed sendto() is a datagram lost, which retransmission repairs."""
+        # BEGIN SOLUTION: sendto; an OSError is no reason to stop
         try:
             self.sock.sendto(datagram, address)
         except OSError:
             pass
+        # END SOLUTION
 
     def shutdown(self):
         """Stop serve_forever() within SWEEP_EVERY seconds; callable from any thread."""
