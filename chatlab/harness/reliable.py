@@ -96,9 +96,8 @@ class ReliableDatagramClient(ScriptedClient):
 
     def send_line(self, text: str, timeout: float = WAIT) -> int:
         """Send `text` as the next numbered line until it is acknowledged; return how many sends it took."""
-        seq = self.next_seq
-        self.next_seq += 1
-        datagram = f"D {seq} {text}".encode("utf-8")
+        seq, self.next_seq = self.next_seq, self.next_seq + 1
+        datagram = b"D %d %s" % (seq, text.encode("utf-8"))
         deadline = time.monotonic() + timeout
         for sends in range(1, int(timeout / RESEND_EVERY) + 2):
             self.send_bytes(datagram)
