@@ -33,6 +33,7 @@ class Lab:
     transport: str       # "tcp" or "udp"
     server_class: str    # the class in server.py: Cls(host, port), .address, .serve_forever(), .shutdown()
     has_nicknames: bool  # whether the client's run_client() takes a name
+    reliable: bool = False  # numbered lines and acknowledgements over UDP (lab 5, PROTOCOL.md)
 
 
 LABS = (
@@ -40,6 +41,8 @@ LABS = (
     Lab(2, "lab2_two_user_chat", N_("Two-user TCP chat"), "tcp", "TwoUserChatServer", True),
     Lab(3, "lab3_multi_user_chat", N_("Multi-user TCP chat"), "tcp", "ChatServer", True),
     Lab(4, "lab4_udp_chat", N_("Multi-user UDP chat"), "udp", "UdpChatServer", True),
+    Lab(5, "lab5_reliable_udp_chat", N_("Reliable UDP chat over a lossy network"), "udp", "ReliableChatServer", True,
+        reliable=True),
 )
 
 

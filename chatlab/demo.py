@@ -90,6 +90,7 @@ SCRIPTS = {
     "lab2_two_user_chat": two_user_demo,
     "lab3_multi_user_chat": multi_user_demo,
     "lab4_udp_chat": lambda chat: multi_user_demo(chat, join="/join {}", leave="/leave"),
+    "lab5_reliable_udp_chat": lambda chat: multi_user_demo(chat, join="/join {}", leave="/leave"),
 }
 
 

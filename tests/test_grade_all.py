@@ -59,7 +59,8 @@ def test_a_submission_is_read_in_the_kits_layout_with_short_names_or_flat_for_th
     (kit / "lab2" / "server.py").write_text("pass\n", encoding="utf-8")
     (kit / "lab3_multi_user_chat").mkdir()   # a folder without a lab's file: not handed in
     assert list(read_submission(kit).labs) == ["lab2_two_user_chat"]
-    assert read_submission(kit).not_handed_in == ["lab1_echo", "lab3_multi_user_chat", "lab4_udp_chat"]
+    assert read_submission(kit).not_handed_in == ["lab1_echo", "lab3_multi_user_chat", "lab4_udp_chat",
+                                                  "lab5_reliable_udp_chat"]
     flat = tmp_path / "flat"
     flat.mkdir()
     (flat / "client.py").write_text("pass\n", encoding="utf-8")

@@ -113,7 +113,8 @@ def test_the_check_cell_gives_full_marks_to_the_solutions(lab):
 
 def test_the_lab_notebooks_draw_their_pictures(executed):
     drawn = {stem: images(run.notebook) for stem, run in executed.items()}
-    wanted = {"lab1_echo": 1, "lab2_two_user_chat": 1, "lab3_multi_user_chat": 3, "lab4_udp_chat": 1}
+    wanted = {"lab1_echo": 1, "lab2_two_user_chat": 1, "lab3_multi_user_chat": 3, "lab4_udp_chat": 1,
+              "lab5_reliable_udp_chat": 2}
     assert all(drawn[stem] >= count for stem, count in wanted.items()), f"pictures drawn: {drawn}"
 
 
@@ -135,6 +136,10 @@ EXPERIMENTS = {
     "lab4_udp_chat": [r"recvfrom #3: b'three'", r"missing: +\[\d", r"duplicated: \[\d",
                       r"out of order \(arrived before an earlier one\): \[\(", r"keyed by ip only: .*'bob'\}",
                       r"printed '\* bob left' [\d.]+ s after bob went silent"],
+    "lab5_reliable_udp_chat": [r"lab 4: bob got \d+ lines for 20 sent; missing: \['",
+                               r"lab 5: bob got 20 lines for 20 sent; exactly the lines sent, in order: True",
+                               r"sent again: \{'D \d", r"sends per line to carol, in order: \[\d",
+                               r"window 8 +loss 30%: +[\d.]+ lines/s"],
 }
 
 

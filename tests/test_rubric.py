@@ -48,7 +48,7 @@ def test_a_score_is_written_one_way_in_either_language():
 def test_the_default_rubric_file_is_todays_rubric():
     default = rubric.load(rubric.DEFAULT_RUBRIC)
     assert default.weights == {"lab1_echo": 0.0, "lab2_two_user_chat": 0.6, "lab3_multi_user_chat": 1.0,
-                               "lab4_udp_chat": 0.8}
+                               "lab4_udp_chat": 0.8, "lab5_reliable_udp_chat": 0.0}
     assert (default.counts, default.bonus) == ("best", "when-complete")
 
 

@@ -268,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     if lab.number < 3:
         parser.error(f"the bench measures a multi-user chat (lab3 over TCP, lab4 over UDP); {lab.stem} is not one")
+    if lab.reliable:  # its clients speak numbered lines and acknowledgements, which the bench's peers do not
+        parser.error(f"the bench does not measure {lab.stem} yet; its notebook measures goodput against the loss rate")
     if any(n < 2 for n in clients) or not set(regimes) <= set(REGIMES) or args.repeat < 1:
         parser.error("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more")
     raise_file_limit()

@@ -338,6 +338,71 @@ HINTS = {
               "читает через recv() и пересылает каждую строку всем остальным участникам; если это так, "
               "сообщите преподавателю.",
     },
+    "rudp-protocol": {
+        "en": "Lab 5 wraps every chat line as 'D n line' and answers each with 'A n' (PROTOCOL.md, \"Lab 5\"): "
+              "number your lines to each member 1, 2, 3... separately, and acknowledge every data datagram.",
+        "ru": "В лабораторной 5 каждая строка чата передаётся как 'D n строка', и на каждую отвечают 'A n' "
+              "(PROTOCOL.md, раздел \"Lab 5\"): нумеруйте строки каждому участнику отдельно (1, 2, 3...) и "
+              "подтверждайте каждую дейтаграмму с данными.",
+    },
+    "rudp-retransmit": {
+        "en": "UDP loses datagrams: keep each line you send until an acknowledgement covers it, and send it again "
+              "when its timeout passes (the deadline in a table, the wait in select()).",
+        "ru": "UDP теряет дейтаграммы: храните каждую отправленную строку, пока её не покроет подтверждение, и "
+              "отправляйте её повторно по истечении тайм-аута (срок — в таблице, ожидание — в select()).",
+    },
+    "rudp-duplicate": {
+        "en": "A copy of a line already delivered (its acknowledgement was lost, so it was sent again) must be "
+              "acknowledged again but not delivered again: deliver only the number you expect next.",
+        "ru": "Копию уже доставленной строки (её подтверждение потерялось, и её отправили повторно) нужно "
+              "подтвердить снова, но не доставлять повторно: доставляйте только ожидаемый следующий номер.",
+    },
+    "rudp-order": {
+        "en": "Datagrams may overtake each other: deliver line n only after line n - 1. Keep a line that came "
+              "early (or drop it: it will be sent again) until the gap before it is filled.",
+        "ru": "Дейтаграммы могут обгонять друг друга: доставляйте строку n только после строки n - 1. Строку, "
+              "пришедшую раньше времени, придержите (или отбросьте: её пришлют снова), пока не заполнится пропуск.",
+    },
+    "rudp-ack": {
+        "en": "'A n' is cumulative: it says every line up to n was delivered. Acknowledge the highest number "
+              "delivered in order, after delivering, never the number of a line that is still waiting for a gap.",
+        "ru": "Подтверждение 'A n' кумулятивное: оно означает, что доставлены все строки до n включительно. "
+              "Подтверждайте наибольший номер, доставленный по порядку, и только после доставки, но не номер "
+              "строки, которая ещё ждёт заполнения пропуска.",
+    },
+    "rudp-give-up": {
+        "en": "A peer that never acknowledges is gone: after max_tries sends of one line, give it up (forget the "
+              "member, tell the room '* NICK left') instead of retrying for ever.",
+        "ru": "Узел, который ничего не подтверждает, исчез: после max_tries отправок одной строки откажитесь от "
+              "него (удалите участника, сообщите остальным '* NICK left'), а не повторяйте бесконечно.",
+    },
+    "rudp-timer-spin": {
+        "en": "A retransmission timer must sleep until its deadline: give select() (or Event.wait) the time left "
+              "to the earliest deadline, never 0 in a loop, which keeps a core busy for nothing.",
+        "ru": "Таймер повторной передачи должен спать до своего срока: передайте select() (или Event.wait) время "
+              "до ближайшего срока, а не 0 в цикле, который впустую занимает ядро процессора.",
+    },
+    "rudp-timeout": {
+        "en": "A fixed tiny timeout floods a slow network with copies. Measure the round trip of lines sent once, "
+              "set the timeout to the smoothed round trip plus 4 times its variation (RFC 6298), with a floor and "
+              "a ceiling, and double it at each retransmission.",
+        "ru": "Фиксированный малый тайм-аут заваливает медленную сеть копиями. Измеряйте время кругового обхода "
+              "(RTT) для строк, отправленных один раз, задавайте тайм-аут как сглаженное RTT плюс 4 его отклонения "
+              "(RFC 6298) с нижней и верхней границей и удваивайте его при каждой повторной передаче.",
+    },
+    "rudp-bad-datagram": {
+        "en": "Datagrams from the network can be anything: ignore one that is neither 'D n line' nor 'A n', a "
+              "number far ahead, and an acknowledgement of a line you never sent; none may change your state.",
+        "ru": "Из сети может прийти что угодно: игнорируйте дейтаграмму, которая не 'D n строка' и не 'A n', "
+              "номер далеко впереди и подтверждение строки, которую вы не отправляли; ничто из этого не должно "
+              "менять состояние.",
+    },
+    "rudp-window": {
+        "en": "Bonus: a sliding window keeps up to WINDOW lines unacknowledged at once instead of one "
+              "(stop-and-wait), so a round trip carries several lines.",
+        "ru": "Бонус: скользящее окно держит неподтверждёнными до WINDOW строк одновременно, а не одну "
+              "(протокол с остановкой и ожиданием), и за один круговой обход передаётся несколько строк.",
+    },
 }
 
 # What a diagnosis observed (chatlab/grading/diagnosis.py), to lead a failure report. The hint that

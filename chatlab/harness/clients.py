@@ -252,6 +252,9 @@ class DatagramClient(ScriptedClient):
 
 def client_for(lab: Lab) -> type[ScriptedClient]:
     """The scripted client class that speaks `lab`'s transport."""
+    if lab.reliable:
+        from chatlab.harness.reliable import ReliableDatagramClient  # it builds on this module
+        return ReliableDatagramClient
     return DatagramClient if lab.transport == "udp" else LineClient
 
 

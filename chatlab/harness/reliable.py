@@ -1,0 +1,120 @@
+"""A scripted client that speaks lab 5's reliable UDP (PROTOCOL.md, "Lab 5"): numbered lines, acknowledgements.
+
+`send_line(text)` sends "D n text" and waits (bounded) for "A n", sending again every
+RESEND_EVERY seconds, stop-and-wait; `send_bytes(raw)` sends a datagram as it is (garbage,
+a forged number). Each line the server sends is acknowledged and delivered once, in order,
+to `received`, so `expect()` works as with any scripted client; `datagrams` keeps every
+datagram as it arrived, duplicates and acknowledgements included, for counting.
+With `acking = False` the client stops acknowledging (it still records what arrives): to the server, a
+peer that went deaf;
+with `ack_delay = s` it acknowledges each line s seconds late: a slow network.
+"""
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+
+from chatlab.harness.clients import ScriptedClient
+from chatlab.harness.waiting import WAIT, ExpectationError
+
+RESEND_EVERY = 0.2    # seconds: this client's fixed retransmission timeout, well above a loaded machine's round trip
+DATA = re.compile(rb"D (\d+) (.*)", re.S)
+ACK = re.compile(rb"A (\d+)")
+
+
+class ReliableDatagramClient(ScriptedClient):
+    def __init__(self, address, name: str, on_line=None):
+        super().__init__(name, on_line)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.connect(address)
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.2)  # so the receiving thread notices close() promptly
+        self.acking = True
+        self.ack_delay = 0.0
+        self.datagrams: list[bytes] = []   # every datagram received, as it came
+        self.next_seq = 1                  # the number of this client's next line
+        self.acked = 0                     # the highest acknowledgement received
+        self.expected = 1                  # the number of the next line to deliver
+        self._early: dict[int, bytes] = {}
+        self._stop = threading.Event()
+        self._receiver = threading.Thread(target=self._receive, name=f"{name} receiver", daemon=True)
+        self._receiver.start()
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self.sock.recv(65535).removesuffix(b"\n")
+            except (socket.timeout, ConnectionRefusedError):
+                continue
+            except OSError:
+                break
+            with self._arrived:
+                self.datagrams.append(data)
+                self._arrived.notify_all()
+            self._handle(data)
+        self._mark_closed()
+
+    def _handle(self, data: bytes) -> None:
+        ack, line = ACK.fullmatch(data), DATA.fullmatch(data)
+        if ack:
+            with self._arrived:
+                self.acked = max(self.acked, int(ack.group(1)))
+                self._arrived.notify_all()
+        elif line:
+            self._early.setdefault(int(line.group(1)), line.group(2))
+            ready = []
+            while self.expected in self._early:
+                ready.append(self._early.pop(self.expected))
+                self.expected += 1
+            # Acknowledged before a waiting test sees the lines: so the ack goes out before whatever the
+            # test sends next, and the relay's fates (drawn by position in a flow) stay the same run to run.
+            if self.acking and self.ack_delay:
+                threading.Timer(self.ack_delay, self.ack, (self.expected - 1,)).start()
+            elif self.acking:
+                self.ack(self.expected - 1)
+            for text in ready:
+                self._deliver(text)
+
+    def wait_for(self, condition, timeout: float = WAIT) -> bool:
+        """Wait until `condition(datagrams)` is true; False after `timeout` seconds."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: condition(self.datagrams), timeout)
+
+    def data_numbers(self) -> list[int]:
+        """The numbers of the data datagrams received, copies included, in order of arrival."""
+        with self._arrived:
+            return [int(m.group(1)) for m in map(DATA.fullmatch, self.datagrams) if m]
+
+    def ack(self, seq: int) -> None:
+        """Send "A seq" (every line up to seq arrived)."""
+        try:
+            self._send(f"A {seq}".encode())
+        except OSError:
+            pass
+
+    def send_line(self, text: str, timeout: float = WAIT) -> int:
+        """Send `text` as the next numbered line until it is acknowledged; return how many sends it took."""
+        seq, self.next_seq = self.next_seq, self.next_seq + 1
+        datagram = b"D %d %s" % (seq, text.encode("utf-8"))
+        deadline = time.monotonic() + timeout
+        for sends in range(1, int(timeout / RESEND_EVERY) + 2):
+            self.send_bytes(datagram)
+            with self._arrived:
+                if self._arrived.wait_for(lambda: self.acked >= seq or self.aborted, RESEND_EVERY):
+                    if self.aborted:
+                        raise ExpectationError(f"{self.name} could not send {text!r}: {self.aborted}", client=self,
+                                               kind="aborted")
+                    return sends
+            if time.monotonic() >= deadline:
+                break
+        raise ExpectationError(f"{self.name} sent {datagram!r} {sends} times in {timeout:g} s, and the server "
+                               f"never acknowledged it (with 'A {seq}')", client=self, kind="timeout")
+
+    def _send(self, data: bytes) -> None:
+        self.sock.send(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.sock.close()
