@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="chatlab gradescope",
         description=_("Build a Gradescope autograder (setup.sh, run_autograder and the kit without solutions/) "
                     "that grades one lab; set the assignment's points to 100."))
-    parser.add_argument("--lab", required=True, help=_("the lab it grades: lab1 ... lab4 (or its number or full name)"))
+    parser.add_argument("--lab", required=True, help=_("the lab it grades: lab1 ... lab5 (or its number or full name)"))
     parser.add_argument("--rubric", type=Path, metavar="FILE",
                         help=_("a rubric file (the format of chatlab/grading/rubric.toml): the lab earns its weight's "
                              "share of the 100 points (default: all of them)"))

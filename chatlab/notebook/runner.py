@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="chatlab notebooks",
         description=_("Execute the notebooks headless (all, or those named) and report any cell that fails; "
                     "with --html, write executed HTML copies to hand out or project."))
-    parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help=_("start_here, lab1 ... lab4; default: all"))
+    parser.add_argument("names", nargs="*", metavar="NOTEBOOK", help=_("start_here, lab1 ... lab5; default: all"))
     parser.add_argument("--lang", default=DEFAULT_LANG, choices=LANGUAGES,
                         help=_("en (default): the notebooks in notebooks/; ru: their Russian twins in notebooks/ru/"))
     parser.add_argument("--html", metavar="DIR", type=Path, help=_("write NOTEBOOK.html files into DIR"))
