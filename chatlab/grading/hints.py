@@ -563,6 +563,20 @@ LABELS = {
     "report-test": {"en": "test", "ru": "тест"},
     "report-points": {"en": "points", "ru": "баллы"},
     "report-bonus": {"en": "bonus", "ru": "бонус"},
+    # The notebook helpers' own words (chatlab.notebook.language.words).
+    "todo-header": {"en": "| | file:line | function | what to write |",
+                    "ru": "| | файл:строка | функция | что написать |"},
+    "todo-done": {"en": "✅ written", "ru": "✅ написано"},
+    "todo-left": {"en": "⬜ to do", "ru": "⬜ сделать"},
+    "not-graded": {"en": "not graded", "ru": "не проверена"},
+    "sequence-title": {"en": "What the server received (blue) and sent (orange), one arrow per call",
+                       "ru": "Что сервер получил (синие) и отправил (оранжевые), одна стрелка на вызов"},
+    "timeline-title": {"en": "Which server thread handled which line",
+                       "ru": "Какой поток сервера обработал какую строку"},
+    "timeline-axis": {"en": "milliseconds since the tap started   (o received, > sent)",
+                      "ru": "миллисекунды от начала перехвата   (o получено, > отправлено)"},
+    "timeline-from": {"en": "from", "ru": "от"},
+    "timeline-to": {"en": "to", "ru": "к"},
 }
 
 

@@ -234,8 +234,12 @@ class DatagramClient(ScriptedClient):
                 continue
             except OSError:
                 break
-            self._deliver(data.removesuffix(b"\n"))
+            self._datagram(data.removesuffix(b"\n"))
         self._mark_closed()
+
+    def _datagram(self, data: bytes) -> None:
+        """One datagram arrived (its "\\n" taken off): one line. A subclass that speaks more than lines overrides it."""
+        self._deliver(data)
 
     def send_line(self, text: str) -> None:
         self.send_bytes(text.encode("utf-8"))

@@ -12,11 +12,10 @@ with `ack_delay = s` it acknowledges each line s seconds late: a slow network.
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 
-from chatlab.harness.clients import ScriptedClient
+from chatlab.harness.clients import DatagramClient
 from chatlab.harness.waiting import WAIT, ExpectationError
 
 RESEND_EVERY = 0.2    # seconds: this client's fixed retransmission timeout, well above a loaded machine's round trip
@@ -24,13 +23,8 @@ DATA = re.compile(rb"D (\d+) (.*)", re.S)
 ACK = re.compile(rb"A (\d+)")
 
 
-class ReliableDatagramClient(ScriptedClient):
+class ReliableDatagramClient(DatagramClient):
     def __init__(self, address, name: str, on_line=None):
-        super().__init__(name, on_line)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.connect(address)
-        self.port = self.sock.getsockname()[1]
-        self.sock.settimeout(0.2)  # so the receiving thread notices close() promptly
         self.acking = True
         self.ack_delay = 0.0
         self.datagrams: list[bytes] = []   # every datagram received, as it came
@@ -38,23 +32,14 @@ class ReliableDatagramClient(ScriptedClient):
         self.acked = 0                     # the highest acknowledgement received
         self.expected = 1                  # the number of the next line to deliver
         self._early: dict[int, bytes] = {}
-        self._stop = threading.Event()
-        self._receiver = threading.Thread(target=self._receive, name=f"{name} receiver", daemon=True)
-        self._receiver.start()
+        super().__init__(address, name, on_line)  # last: it starts the receiving thread, which uses the above
 
-    def _receive(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self.sock.recv(65535).removesuffix(b"\n")
-            except (socket.timeout, ConnectionRefusedError):
-                continue
-            except OSError:
-                break
-            with self._arrived:
-                self.datagrams.append(data)
-                self._arrived.notify_all()
-            self._handle(data)
-        self._mark_closed()
+    def _datagram(self, data: bytes) -> None:
+        """Record every datagram as it came, then act on it: an acknowledgement, or a numbered line."""
+        with self._arrived:
+            self.datagrams.append(data)
+            self._arrived.notify_all()
+        self._handle(data)
 
     def _handle(self, data: bytes) -> None:
         ack, line = ACK.fullmatch(data), DATA.fullmatch(data)
@@ -111,10 +96,3 @@ class ReliableDatagramClient(ScriptedClient):
                 break
         raise ExpectationError(f"{self.name} sent {datagram!r} {sends} times in {timeout:g} s, and the server "
                                f"never acknowledged it (with 'A {seq}')", client=self, kind="timeout")
-
-    def _send(self, data: bytes) -> None:
-        self.sock.send(data)
-
-    def close(self) -> None:
-        self._stop.set()
-        self.sock.close()

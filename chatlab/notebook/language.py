@@ -16,26 +16,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from chatlab.grading.hints import label
+
 LANG_VARIABLE = "CHATLAB_LANG"
 LANGUAGES = ("en", "ru")
 DEFAULT_LANG = "en"
-
-# The words the notebook helpers print themselves (the grader's labels are in chatlab.grading.hints).
-WORDS = {
-    "todo-header": {"en": "| | file:line | function | what to write |",
-                    "ru": "| | файл:строка | функция | что написать |"},
-    "todo-done": {"en": "✅ written", "ru": "✅ написано"},
-    "todo-left": {"en": "⬜ to do", "ru": "⬜ сделать"},
-    "not-graded": {"en": "not graded", "ru": "не проверена"},
-    "sequence-title": {"en": "What the server received (blue) and sent (orange), one arrow per call",
-                       "ru": "Что сервер получил (синие) и отправил (оранжевые), одна стрелка на вызов"},
-    "timeline-title": {"en": "Which server thread handled which line",
-                       "ru": "Какой поток сервера обработал какую строку"},
-    "timeline-axis": {"en": "milliseconds since the tap started   (o received, > sent)",
-                      "ru": "миллисекунды от начала перехвата   (o получено, > отправлено)"},
-    "timeline-from": {"en": "from", "ru": "от"},
-    "timeline-to": {"en": "to", "ru": "к"},
-}
 
 
 def notebook_lang(lang: str | None = None) -> str:
@@ -47,5 +32,5 @@ def notebook_lang(lang: str | None = None) -> str:
 
 
 def words(key: str, lang: str | None = None) -> str:
-    """A helper's own words in the notebook's language (see `notebook_lang`)."""
-    return WORDS[key][notebook_lang(lang)]
+    """A helper's own words (chatlab.grading.hints.LABELS) in the notebook's language (see `notebook_lang`)."""
+    return label(key, notebook_lang(lang))
