@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import socket
 
+from chatlab.i18n import _
+
 EVERYWHERE = ("0.0.0.0", "")  # bind to every IPv4 address of the machine
 IN_USE = {errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", errno.EADDRINUSE)}
 NOT_HERE = {errno.EADDRNOTAVAIL, getattr(errno, "WSAEADDRNOTAVAIL", errno.EADDRNOTAVAIL)}
@@ -19,23 +21,25 @@ def ipv6_refusal(host: str) -> str | None:
     """One line if `host` is an IPv6 address, which the labs' servers and clients (AF_INET) cannot use."""
     if ":" not in host:
         return None
-    return (f"chatlab: {host} is an IPv6 address; the labs speak IPv4 only (AF_INET sockets): use "
-            "--host 0.0.0.0 to listen on every IPv4 address, or --host 127.0.0.1 for this machine only")
+    return _("chatlab: {host} is an IPv6 address; the labs speak IPv4 only (AF_INET sockets): use --host 0.0.0.0 "
+             "to listen on every IPv4 address, or --host 127.0.0.1 for this machine only").format(host=host)
 
 
 def bind_problem(error: OSError, host: str, port: int) -> str:
     """What a failed bind means, in one line that says what to do."""
     if error.errno in IN_USE:
-        return (f"chatlab: port {port} is in use on {host} (another server, perhaps yours, still runs there): "
-                "choose another --port, or --port 0 to let the system pick a free one")
+        return _("chatlab: port {port} is in use on {host} (another server, perhaps yours, still runs there): "
+                 "choose another --port, or --port 0 to let the system pick a free one").format(port=port, host=host)
     if error.errno in NOT_HERE:
-        return (f"chatlab: {host} is not an address of this machine: use --host 127.0.0.1 (this machine "
-                "only) or --host 0.0.0.0 (every address it has)")
+        return _("chatlab: {host} is not an address of this machine: use --host 127.0.0.1 (this machine only) "
+                 "or --host 0.0.0.0 (every address it has)").format(host=host)
     if isinstance(error, socket.gaierror):
-        return f"chatlab: cannot use --host {host}: {error.strerror or error}"
+        return _("chatlab: cannot use --host {host}: {error}").format(host=host, error=error.strerror or error)
     if isinstance(error, PermissionError):
-        return f"chatlab: port {port} needs administrator rights: use a port above 1023, such as 5050"
-    return f"chatlab: cannot listen on {host}:{port}: {error.strerror or error}"
+        return _("chatlab: port {port} needs administrator rights: use a port above 1023, such as 5050").format(
+            port=port)
+    return _("chatlab: cannot listen on {host}:{port}: {error}").format(host=host, port=port,
+                                                                       error=error.strerror or error)
 
 
 def addresses_to_share(host: str, port: int) -> list[str]:

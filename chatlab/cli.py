@@ -66,7 +66,8 @@ def serve(args) -> int:
         sys.exit(bind_problem(error, args.host, args.port))
     print("listening on %s:%d" % tuple(server.address), flush=True)
     if args.host in EVERYWHERE:
-        print("others connect to: " + ", ".join(addresses_to_share(args.host, server.address[1])), flush=True)
+        print(_("others connect to: {addresses}").format(
+            addresses=", ".join(addresses_to_share(args.host, server.address[1]))), flush=True)
     failure = []
 
     def run():
