@@ -9,13 +9,16 @@ submission here is a file of a few lines written to tmp_path, laid out as a --ta
 """
 import subprocess
 import sys
+import threading
 import time
+import traceback
 
 import pytest
 
 from chatlab.catalog import find_lab, lab_file
 from chatlab.harness.waiting import WAIT, ExpectationError
 from chatlab.sandbox import server_process
+from chatlab.sandbox.child import _starting_a_thread
 from chatlab.sandbox.script import StartedScript
 from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
@@ -192,3 +195,24 @@ def test_busy_seconds_tell_a_spinning_server_from_an_idle_one_with_every_core_bu
             spinner.kill()
             spinner.wait()
     assert idle < 0.1 and busy > 0.7, f"idle server {idle:.2f}, spinning server {busy:.2f}"
+
+
+def test_a_thread_starting_another_is_never_taken_for_a_waiting_one():
+    """quiet() must not call a server silent while its accepting thread waits in Thread.start() for the
+    handler it starts (on a busy machine that wait is long), nor while that handler is not yet in run()."""
+    def frames(*names):
+        return [traceback.FrameSummary(threading.__file__, 1, name) for name in names]
+
+    submission = traceback.FrameSummary("server.py", 99, "serve_forever")
+    assert _starting_a_thread([submission, *frames("start", "wait", "wait")])   # the starter
+    assert _starting_a_thread(frames("_bootstrap", "_bootstrap_inner", "set"))  # the new thread, not in run()
+    released, waiting = threading.Event(), threading.Event()
+    handler = threading.Thread(target=lambda: (waiting.set(), released.wait(WAIT)), daemon=True)
+    handler.start()
+    try:
+        assert waiting.wait(WAIT)
+        stack = traceback.extract_stack(sys._current_frames()[handler.ident])
+        assert not _starting_a_thread(stack), [entry.name for entry in stack]  # in its target: really waiting
+    finally:
+        released.set()
+        handler.join(WAIT)

@@ -376,8 +376,8 @@ def quiet(control: set[int]) -> tuple[bool, str]:
         if sock is not None:
             in_socket_calls.append((where, sock, ident in WATCH.sending))
             continue
-        if _in_bookkeeping(full):
-            return False, where  # in a socket wrapper's bookkeeping, on its way back to the submission
+        if _in_bookkeeping(full) or _starting_a_thread(full):
+            return False, where  # on its way back to the submission, or to a thread's target
         code = stack[-1] if stack else None
         selecting = selecting or bool(code and SELECTING.search(code.line or ""))
         if code is None or code.filename.endswith(WAITING_MODULES) or waits_at(code.line or "") \
@@ -438,6 +438,16 @@ def _in_bookkeeping(stack) -> bool:
         elif not entry.filename.endswith(WAITING_MODULES):
             break
     return bool(ours) and ours[0] not in GATE_WAITS
+
+
+def _starting_a_thread(stack) -> bool:
+    """Whether the thread is in Thread.start(), waiting for the thread it starts to run (it will:
+    on a busy machine, that wait can be long), or is that new thread, not yet in its run()."""
+    names = [entry.name for entry in stack]
+    in_threading = {entry.name for entry in stack if entry.filename == threading.__file__}
+    if "start" in in_threading:
+        return True
+    return "_bootstrap_inner" in in_threading and names[names.index("_bootstrap_inner") + 1:][:1] != ["run"]
 
 
 def _place(entry) -> str:
