@@ -1,12 +1,9 @@
-"""Lab 3: a multi-user chat server, one thread per client.
+"""Lab 3: a multi-user chat server, one thread per client (PROTOCOL.md, section "Lab 3").
 
-Everyone in the room sees everyone else's lines; /users, /msg NICK TEXT and /quit are commands.
-Run it:   python server.py --port 5050      then, in two more terminals:   nc 127.0.0.1 5050
-Protocol: PROTOCOL.md, section "Lab 3".
-
-One thread accepts; each client has a thread that reads its lines (handle_client) and sends
-what they cause, to its client or to the others. So threads share the member list (guarded
-by the room's lock) and every client's socket (guarded by that connection's send lock).
+Run it: python server.py --port 5050, then in more terminals: nc 127.0.0.1 5050
+One thread accepts; each client's thread reads its lines and sends what they cause, to its
+client or to the others. Threads share the members (guarded by the room's lock) and each
+client's socket (guarded by that connection's send lock).
 """
 import argparse
 import contextlib
@@ -23,12 +20,11 @@ NICKNAME = re.compile(r"[\w-]{1,20}")  # \w includes letters of every alphabet: 
 
 
 def read_lines(sock):
-    """Yield each line received on `sock` as text, until the peer closes its side.
+    """Yield each line received on `sock` as printable() text, None for one over MAX_LINE bytes.
 
-    TCP delivers bytes, not messages: one recv() may hold half a line or three lines, and
-    may end inside a multi-byte UTF-8 letter. So: collect bytes, cut at b"\\n", decode whole
-    lines (errors="replace"), strip one trailing "\\r" (telnet, nc -C), make them printable().
-    A line over MAX_LINE bytes yields None instead, and memory stays bounded while it streams in.
+    TCP delivers bytes, not messages: one recv() may hold half a line or three, or end inside
+    a UTF-8 letter. So collect bytes, cut at b"\\n", decode whole lines (errors="replace"),
+    strip one trailing "\\r" (telnet, nc -C). Ends when the peer closes its side.
     """
     # BEGIN SOLUTION: buffer bytes, split on b"\n", keep the unfinished rest, decode whole lines
     pending = b""        # the start of a line whose b"\n" has not arrived yet
@@ -47,11 +43,7 @@ def read_lines(sock):
 
 
 def printable(text):
-    """`text` with every control character but tab ("\\x00"-"\\x1f", "\\x7f"-"\\x9f") made U+FFFD.
-
-    "\\x1b[2J" would clear the screen of everyone who receives it; a bare "\\r" would let a
-    line write over its own "[nick] ". PROTOCOL.md, "Rules for every lab": "Control characters".
-    """
+    """`text` with each control character but tab made U+FFFD ("\\x1b[2J" clears screens)."""
     # BEGIN SOLUTION: replace each control character but tab with "\ufffd", in one pass
     return re.sub(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]", "\ufffd", text)  # all of Cc but \x09, tab
     # END SOLUTION
@@ -70,8 +62,7 @@ class Connection:
     def send_line(self, text):
         """Send `text` and "\\n", whole; OSError if the client is gone.
 
-        sendall() may take several send() calls, and another thread's line could land between
-        two of them, inside ours. Holding this connection's send lock makes each line one step.
+        sendall() may take several send() calls: without the lock, another thread's line could land inside ours.
         """
         # BEGIN SOLUTION: encode the line and its "\n", sendall it holding this connection's send lock
         with self._send_lock:
@@ -89,12 +80,11 @@ class Connection:
 
 
 class Outbox(Connection):
-    """Bonus: a Connection whose lines wait in a queue of their own, sent by a writer thread.
+    """Bonus: a Connection whose lines queue up for a writer thread of its own.
 
-    With a Connection, once a client stops reading its buffers fill, and every thread that
-    sends to it waits, the speaker's too. Outbox.send_line() returns at once; only its writer
-    waits. Past MAX_QUEUED bytes waiting, the client is cut off (IRC: "Max SendQ exceeded").
-    Use Outbox(sock) instead of Connection(sock) in handle_client. No required test needs it.
+    Once a client stops reading, every thread that sends to a Connection waits; to an Outbox, only
+    its writer does. Past MAX_QUEUED bytes the client is cut off (IRC: "Max SendQ exceeded").
+    Use Outbox(sock) instead of Connection(sock) in handle_client; no required test needs it.
     """
 
     def __init__(self, sock):
@@ -160,11 +150,10 @@ class Room:
         # END SOLUTION
 
     def broadcast(self, text, sender=None):
-        """Send a line to every member except `sender`.
+        """Send a line to every member but `sender`.
 
-        Copy the members under the lock, send outside it (a send may wait for a client that
-        does not read: nobody could join or leave meanwhile), with a try per member (one that
-        vanished must not cost the others the line).
+        Copy the members under the lock and send outside it (a send may wait), a try each (one
+        vanished client must not cost the others the line).
         """
         # BEGIN SOLUTION: snapshot the members under the lock, then send to each outside it, a try each
         with self._lock:
@@ -198,8 +187,7 @@ class ChatServer:
             except OSError as error:
                 if self._stopping.is_set():  # shutdown() closed the listener
                     break
-                # Out of file descriptors (EMFILE), say: report, let the others free one, go on.
-                print(f"accept failed: {error}", file=sys.stderr)
+                print(f"accept failed: {error}", file=sys.stderr)  # EMFILE, say: wait for a free one
                 self._stopping.wait(0.1)
                 continue
             threading.Thread(target=self.handle_client, args=(sock,), daemon=True).start()
@@ -208,8 +196,7 @@ class ChatServer:
     def handle_client(self, sock):
         """One client's thread: its nickname, then its lines, until it leaves; always close.
 
-        Wrap the socket in a Connection (for the bonus, an Outbox). A client
-        that vanishes makes recv() or a send raise OSError: a normal event, not an error.
+        A client that vanishes makes recv() or a send raise OSError: a normal event, not an error.
         """
         # BEGIN SOLUTION: nickname, join notice, serve lines, and always leave and close
         conn = Outbox(sock)
