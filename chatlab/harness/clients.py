@@ -39,6 +39,7 @@ class ScriptedClient:
         self._arrived = threading.Condition()
         self._on_line = on_line
         self.sent: list[bytes] = []   # what this client sent, as it was sent (a diagnosis reads it)
+        self.bytes_received = 0       # bytes received and delivered to `received`, as the server sent them
         # Set by the host of a server that can tell when it has fallen silent: a generator that
         # yields "" while the server may still send, or why it will not (see expect()).
         self.silence: Callable[[], Iterator[str]] | None = None
@@ -132,6 +133,9 @@ class ScriptedClient:
                 why = next(probe)
                 if why:
                     with self._arrived:
+                        result = done()  # it may have come while the server was asked: then it was not silent
+                        if result is not None:
+                            return result
                         fail("silent" if why == FELL_SILENT else "spinning", _(why))
 
     def _fail(self, wanted: list[bytes], kind: str, why: str) -> None:
@@ -186,6 +190,7 @@ class LineClient(ScriptedClient):
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
                 self._deliver(line)
+            self.bytes_received += len(chunk)
         if pending:
             self._deliver(pending)  # an unterminated last line is still shown
         self._mark_closed()
@@ -235,6 +240,7 @@ class DatagramClient(ScriptedClient):
             except OSError:
                 break
             self._datagram(data.removesuffix(b"\n"))
+            self.bytes_received += len(data)
         self._mark_closed()
 
     def _datagram(self, data: bytes) -> None:

@@ -14,6 +14,7 @@ reference is not there (ReferenceMissing), instead of a traceback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from typing import Iterator
 
@@ -79,7 +80,7 @@ class ServerHost:
         except OSError as error:
             raise ExpectationError(f"{name} could not connect ({error}); "
                                    f"{self.failure() or 'the server is not listening'}") from None
-        client.silence = self.silence
+        client.silence = functools.partial(self.silence, client)
         self.clients.append(client)
         if self._failure:
             client.abort(self._failure)
@@ -105,9 +106,10 @@ class ServerHost:
             joined.append(client)
         return joined
 
-    def silence(self) -> Iterator[str] | None:
-        """A probe for a scripted client's wait: yields "" while the server may still send, or why it
-        will not. None here: a server in this process cannot be watched that way."""
+    def silence(self, client=None) -> Iterator[str] | None:
+        """A probe for a scripted client's wait: yields "" while the server may still send (to
+        `client`, if given), or why it will not. None here: a server in this process cannot be
+        watched that way."""
         return None
 
     def close_clients(self) -> None:

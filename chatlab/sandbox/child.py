@@ -295,6 +295,7 @@ class Watch:
         self.waiting: dict[int, object] = {}
         self.sending: dict[int, object] = {}   # the threads of `waiting` that are in a send
         self.moved = 0    # socket calls that moved data or a connection: a quiet server's count stays put
+        self.sent_to: dict[int, int] = {}      # client port -> bytes sent to it (sends that returned)
         self.datagram_sockets = weakref.WeakSet()  # the server's bound UDP sockets: unread data means not quiet
 
     def entering(self, sock, call: str) -> None:
@@ -327,10 +328,12 @@ class Watch:
                 self.moved += 1
             self._changed.notify_all()
 
-    def sent(self, count: int) -> None:
+    def sent(self, count: int, port=None) -> None:
         if count:
             with self._changed:
                 self.moved += 1
+                if port is not None:
+                    self.sent_to[port] = self.sent_to.get(port, 0) + count
 
     def wait_read(self, port: int, total: int, timeout: float, hopeless) -> int:
         """Wait until the server has read `total` bytes from the client at `port`, and return what it read.
@@ -479,26 +482,28 @@ def inject_faults(faults: dict) -> None:
         def send(self, data, *flags):
             data = bytes(memoryview(data)[:send_cap]) if send_cap else data
             if not gates or self._peer_port is None:
-                return self._counted(self._blocking(super().send, data, *flags))
+                return self._counted(self._blocking(super().send, data, *flags), self._peer_port)
             if flags and flags[0] & getattr(socket, "MSG_DONTWAIT", 0) and GATES.is_armed(self._peer_port):
                 # A send that must not wait cannot be held: it finds the socket full, as a held
                 # one would be, and whatever the server does with the rest is held instead.
                 raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable (held by the grader)")
-            return self._counted(self._gated(super().send, data, *flags))
+            return self._counted(self._gated(super().send, data, *flags), self._peer_port)
 
         def sendall(self, data, *flags):
             if not gates or self._peer_port is None:
                 self._blocking(super().sendall, data, *flags)
             else:
                 self._gated(super().sendall, data, *flags)
-            WATCH.sent(len(data))
+            WATCH.sent(len(data), self._peer_port)
 
         def sendto(self, data, *args):
-            return self._counted(self._blocking(super().sendto, data, *args))
+            address = args[-1] if args else None  # sendto(data, address) or sendto(data, flags, address)
+            return self._counted(self._blocking(super().sendto, data, *args),
+                                 address[1] if isinstance(address, tuple) else None)
 
         @staticmethod
-        def _counted(count):
-            WATCH.sent(count)
+        def _counted(count, port):
+            WATCH.sent(count, port)
             return count
 
         def _gated(self, method, data, *flags):
@@ -630,7 +635,7 @@ def main(argv=None) -> None:
             report("output", tail=output.tail(), size=output.size)
         elif command == "quiet":
             silent, busy = quiet({control})
-            report("quiet", silent=silent, busy=busy, moved=WATCH.moved)
+            report("quiet", silent=silent, busy=busy, moved=WATCH.moved, sent_to=dict(WATCH.sent_to))
         elif command.startswith("wait-send-stuck "):
             _verb, port, timeout = command.split()
             report(command, stuck=WATCH.send_stuck(int(port), float(timeout)))

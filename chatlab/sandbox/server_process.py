@@ -31,6 +31,13 @@ SPIN_AFTER = 1.0      # seconds with no data moving, and a busy core, before a w
 SPIN_SHARE = 0.7      # share of a core that counts as busy (run or waiting to run, per wall second)
 
 
+def on_its_way(quiet_event: dict, client) -> bool:
+    """Whether the server sent `client` bytes that its receiving thread has not delivered yet."""
+    if client is None:
+        return False
+    return quiet_event.get("sent_to", {}).get(str(client.port), 0) > client.bytes_received
+
+
 def keep_first(stream, kept: list[str], limit: int = STDERR_LIMIT) -> None:
     """Read `stream` to its end (the child never blocks on a full pipe), keeping about its first `limit` characters."""
     size = 0
@@ -196,12 +203,14 @@ class ServerProcess(ServerHost):
         event = self.ask(f"wait-send-stuck {port} {timeout:g}", timeout=timeout + 1.0)
         return bool(event and event["stuck"])
 
-    def silence(self) -> Iterator[str]:
+    def silence(self, client=None) -> Iterator[str]:
         """Yields "" while the server may still send, or why it will not.
 
         Silent: twice in a row every thread was waiting with nothing to read, and no data moved
-        in between (see chatlab.sandbox.child.quiet). Spinning: no data moved for SPIN_AFTER
-        seconds while the process kept most of a core busy; `spinning` then says where.
+        in between (see chatlab.sandbox.child.quiet), and `client`, if given, has received every
+        byte the server sent it (on a busy machine its receiving thread may lag behind). Spinning:
+        no data moved for SPIN_AFTER seconds while the process kept most of a core busy;
+        `spinning` then says where.
         """
         before, moved_at, busy_at = None, time.monotonic(), self.busy_seconds()
         while True:
@@ -209,7 +218,7 @@ class ServerProcess(ServerHost):
             now = None if event is None else (event["silent"], event["moved"])
             if before is None or now is None or now[1] != before[1]:
                 moved_at, busy_at = time.monotonic(), self.busy_seconds()
-            if now is not None and now[0] and now == before:
+            if now is not None and now[0] and now == before and not on_its_way(event, client):
                 yield FELL_SILENT  # in English: the waiting client compares it, and translates it to show it
             elif now is not None and not now[0] and self._spins(moved_at, busy_at):
                 self.spinning = event["busy"]
