@@ -176,10 +176,10 @@ LAB5 = {"lab5 (solutions)": "graded", "reference, window 1": "stop-and-wait", "r
 def test_chatlab_bench_lab5_measures_each_contender_at_each_loss_rate(tmp_path, capsys):
     """Through the seeded relay: every line arrives once and in order, and lost datagrams cost datagrams.
 
-    Seed 1 loses data datagrams 11, 17 and 20 of the server's flow to carol at 20 %, so 20 lines
-    take at least 23 data datagrams whatever the window: 1.15 per line, against 1.25 expected
-    on average (1 / (1 - p)). The bound below is half that excess; stop-and-wait also repeats
-    a line whose acknowledgement was lost, so it pays more. Speeds are printed, not asserted.
+    Seed 1 loses data datagrams 11, 17 and 20 (counting from 0) of the server's flow to carol at
+    20 %, so 20 lines take at least 23 data datagrams whatever the window and the timing: 1.15 per
+    line, against 1.25 on average (1 / (1 - p)). The bound below is half that excess: it holds on
+    any machine, since retransmissions only add. Speeds are printed, not asserted.
     """
     figures, plot = tmp_path / "bench.json", tmp_path / "bench.png"
     assert bench_command(["lab5", "--losses", "0,0.2", "--repeat", "1", "--messages", "20",
@@ -196,8 +196,6 @@ def test_chatlab_bench_lab5_measures_each_contender_at_each_loss_rate(tmp_path, 
         assert r["best_possible"] == pytest.approx(1 / (1 - r["loss"]))
         assert r["stop_and_wait"] == pytest.approx(1 / (1 - r["loss"]) ** 2)
         assert r["datagrams_per_line"] >= 1 + (r["best_possible"] - 1) / 2, r
-    cost = {(r["contender"], r["loss"]): r["datagrams_per_line"] for r in records}
-    assert cost["stop-and-wait", 0.2] >= cost["windowed", 0.2]
     assert plot.read_bytes().startswith(b"\x89PNG")
 
 

@@ -50,14 +50,17 @@ QUIET = 15.0          # seconds without a new line: the rest is not coming (the 
                       # off to its 1 s ceiling, take about 10 s)
 DEADLINE = 180.0      # seconds one run may take at most
 LINE = re.compile(r"\[alice\] line (\d+)")
-# The contenders: (display name, what it is, target, the server's options). The graded one is
-# the target's server as it is; the other two are the reference with its window forced.
+# The display names of the reference's two contenders (see contenders()).
 STOP_AND_WAIT = N_("reference, window 1")
 WINDOWED = N_("reference, window 8")
 
 
 def contenders(target: str) -> list[tuple[str, str, str, dict]]:
-    """[(display name, contender, target, the server's keyword options)], in the order they run."""
+    """[(display name, contender, target, the server's keyword options)], in the order they run.
+
+    The graded one is the target's server as it is, with its own defaults; the other two are the
+    reference with its window forced to 1 (stop-and-wait) and to 8, and MAX_TRIES tries per line.
+    """
     return [(f"lab5 ({Path(str(target)).name})", "graded", str(target), {}),
             (_(STOP_AND_WAIT), "stop-and-wait", "solutions", {"window": 1, "max_tries": MAX_TRIES}),
             (_(WINDOWED), "windowed", "solutions", {"window": 8, "max_tries": MAX_TRIES})]
@@ -117,6 +120,8 @@ def deliver(lab, target="solutions", lines: int = LINES, loss: float = 0.0, ack_
         relay.faulty = False                      # carol's join gets through at once: only chat lines are measured
         carol = StampingClient(relay.address, "carol")
         session.clients.append(carol)             # closed with the session, told if its server fails
+        if session.failure():
+            carol.abort(session.failure())
         carol.send_line("/join carol")
         carol.expect("* welcome carol", timeout=15, patient=True)
         alice.expect("* carol joined")
