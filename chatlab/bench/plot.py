@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from chatlab.i18n import _
+
 COLOURS = ["#1f6fb4", "#c2571a", "#2ca02c"]  # one per contender, in the order they run
 
 
@@ -24,13 +26,13 @@ def bench_plot(records) -> Figure:
         throughput.plot([r.clients for r in points], [r.lines_per_second for r in points], **style)
         latency.plot([r.clients for r in points], [r.p99_ms for r in points], **style)
     counts = sorted({r.clients for r in records})
-    for axes, title in ((throughput, "lines delivered per second (higher is better)"),
-                        (latency, "p99 latency, ms (lower is better)")):
+    for axes, title in ((throughput, _("lines delivered per second (higher is better)")),
+                        (latency, _("p99 latency, ms (lower is better)"))):
         axes.set_xscale("log")
         axes.set_yscale("log")
         axes.set_xticks(counts, [str(n) for n in counts])
         axes.minorticks_off()
-        axes.set_xlabel("clients")
+        axes.set_xlabel(_("clients"))
         axes.set_title(title, fontsize=10)
         axes.grid(True, which="both", alpha=0.3)
     throughput.legend(fontsize=8)
@@ -54,11 +56,11 @@ def loss_plot(records) -> Figure:
     highest = max(r.loss for r in records)
     rates = [highest * step / 50 for step in range(51)]
     cost.plot([100 * p for p in rates], [1 / (1 - p) ** 2 for p in rates], "--", color="0.4",
-              label="stop-and-wait expects 1/(1-p)²")
-    cost.plot([100 * p for p in rates], [1 / (1 - p) for p in rates], ":", color="0.4", label="least possible 1/(1-p)")
-    for axes, title in ((goodput, "lines delivered per second (higher is better)"),
-                        (cost, "data datagrams sent per line delivered (lower is better)")):
-        axes.set_xlabel("datagrams lost each way, %")
+              label=_("stop-and-wait expects 1/(1-p)²"))
+    cost.plot([100 * p for p in rates], [1 / (1 - p) for p in rates], ":", color="0.4", label=_("least possible 1/(1-p)"))
+    for axes, title in ((goodput, _("lines delivered per second (higher is better)")),
+                        (cost, _("data datagrams sent per line delivered (lower is better)"))):
+        axes.set_xlabel(_("datagrams lost each way, %"))
         axes.set_title(title, fontsize=10)
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=8)
