@@ -141,9 +141,11 @@ def test_idle_clients_stay_members_while_two_others_talk(lab, transport):
     assert (result.still_members, result.relayed) == (40, 20)
 
 
-@pytest.mark.parametrize("lab, server_class", [("lab3", "ChatServer"), ("lab4", "UdpChatServer")])
+@pytest.mark.parametrize("lab, server_class", [("lab3", "ChatServer"), ("lab4", "UdpChatServer"),
+                                               ("lab5", "ReliableChatServer")])
 def test_a_server_that_cannot_serve_gets_a_clear_error_not_a_hang(lab, server_class, capsys, stubs):
-    assert bench_command([lab, "--target", str(stubs), "--clients", "3", "--messages", "2", "--repeat", "1"]) == 2
+    sizes = ["--losses", "0"] if lab == "lab5" else ["--clients", "3"]
+    assert bench_command([lab, "--target", str(stubs), *sizes, "--messages", "2", "--repeat", "1"]) == 2
     assert f"not implemented yet: {server_class}.serve_forever" in capsys.readouterr().err
 
 
@@ -151,7 +153,50 @@ def test_the_bench_refuses_a_lab_that_is_not_a_multi_user_chat(capsys):
     with pytest.raises(SystemExit) as exit:
         bench_command(["lab2"])
     assert exit.value.code == 2
-    assert "lab3 over TCP, lab4 over UDP" in capsys.readouterr().err
+    assert "lab3 over TCP, lab4 over UDP, lab5 reliable over UDP" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["lab5", "--idle", "10"], "--idle: not for lab5"),
+    (["lab5", "--clients", "3", "--shared-cpus"], "--clients, --shared-cpus: not for lab5"),
+    (["lab5", "--losses", "0,1"], "--losses needs rates from 0 to 0.5"),
+    (["lab3", "--losses", "0.1"], "--losses and --ack-delay are for lab5 only"),
+    (["lab4", "--ack-delay", "0.1"], "--losses and --ack-delay are for lab5 only"),
+])
+def test_an_option_of_the_other_kind_of_lab_is_refused_in_one_line(argv, says, capsys):
+    with pytest.raises(SystemExit) as exit:
+        bench_command(argv)
+    assert exit.value.code == 2
+    assert says in capsys.readouterr().err.splitlines()[-1]
+
+
+LAB5 = {"lab5 (solutions)": "graded", "reference, window 1": "stop-and-wait", "reference, window 8": "windowed"}
+
+
+def test_chatlab_bench_lab5_measures_each_contender_at_each_loss_rate(tmp_path, capsys):
+    """Through the seeded relay: every line arrives once and in order, and lost datagrams cost datagrams.
+
+    Seed 1 loses data datagrams 11, 17 and 20 (counting from 0) of the server's flow to carol at
+    20 %, so 20 lines take at least 23 data datagrams whatever the window and the timing: 1.15 per
+    line, against 1.25 on average (1 / (1 - p)). The bound below is half that excess: it holds on
+    any machine, since retransmissions only add. Speeds are printed, not asserted.
+    """
+    figures, plot = tmp_path / "bench.json", tmp_path / "bench.png"
+    assert bench_command(["lab5", "--losses", "0,0.2", "--repeat", "1", "--messages", "20",
+                          "--json", str(figures), "--png", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "[6/6]" in out and "1/(1-p)²" in out
+    assert all(f"\n{name} " in out for name in LAB5)  # a row of the table each
+    records = json.loads(figures.read_text())["records"]
+    assert {(r["server"], r["contender"], r["loss"]) for r in records} == {
+        (server, contender, loss) for server, contender in LAB5.items() for loss in (0.0, 0.2)}
+    for r in records:
+        assert (r["lost"], r["duplicated"], r["out_of_order"], r["lines"]) == (0, 0, 0, 20), r
+        assert r["lines_per_second"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0
+        assert r["best_possible"] == pytest.approx(1 / (1 - r["loss"]))
+        assert r["stop_and_wait"] == pytest.approx(1 / (1 - r["loss"]) ** 2)
+        assert r["datagrams_per_line"] >= 1 + (r["best_possible"] - 1) / 2, r
+    assert plot.read_bytes().startswith(b"\x89PNG")
 
 
 def test_the_tuned_contender_is_a_lab3_server_with_full_marks_bonus_included(tmp_path):

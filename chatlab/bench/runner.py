@@ -9,6 +9,10 @@ server exists. Runs are interleaved (graded, tuned, peer, graded, tuned, peer...
 figure is the median of the repetitions: machines are noisy, and interleaving spreads the noise
 fairly. Loopback only. On Linux the load runs on a CPU of its own and the servers on the others
 (see `split_cpus`).
+
+Lab 5 (reliable UDP) is measured differently: not N clients at full speed, but one sender and one
+receiver through a relay that loses datagrams, at each loss rate, for the lab's server and the
+reference with a window of 1 (stop-and-wait) and of 8 (chatlab/bench/reliable.py).
 """
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from chatlab.bench import BenchError, reliable
 from chatlab.bench.load import CPUS_VARIABLE, hold_idle
 from chatlab.bench.load import DEADLINE as LOAD_DEADLINE
 from chatlab.bench.server import raise_file_limit
+from chatlab.bench.text_table import render
 from chatlab.catalog import KIT_ROOT, find_lab, target_dir
 from chatlab.harness.process import Process
 from chatlab.i18n import _
@@ -33,10 +39,6 @@ PEER = "asyncio peer"   # the yardstick's display name
 TUNED = "tuned-threads"  # lab 3 only: chatlab/bench/tuned_threads.py
 REGIMES = ("interactive", "saturated")
 DELIVERIES = 200_000   # per run, when --messages is not given: enough to measure, quick enough to repeat
-
-
-class BenchError(Exception):
-    """A server could not be measured: it failed to start, died, or dropped the clients."""
 
 
 @dataclass
@@ -88,10 +90,11 @@ class BenchServer:
         try:
             line = self.process.first_line(timeout=15)
             if not line.startswith("listening on "):
-                raise AssertionError(f"its first line was {line!r}")
+                raise AssertionError(_("its first line was {line}").format(line=repr(line)))
         except AssertionError as error:
             self.close()
-            raise BenchError(f"{' '.join(args)} did not start: {self.last_words() or error}") from None
+            raise BenchError(_("{server} did not start: {why}").format(server=" ".join(args),
+                                                                      why=self.last_words() or error)) from None
         host, port = line.removeprefix("listening on ").rsplit(":", 1)
         self.address = (host, int(port))
         self._asked = 0
@@ -128,10 +131,14 @@ def started(args: list[str], cpus: list[int] | None = None):
     try:
         yield server
     except (OSError, AssertionError) as error:
-        said = server.last_words()
-        raise BenchError(f"{' '.join(args)}: " + (f"the server stopped: {said}" if said else str(error))) from None
+        raise BenchError(f"{' '.join(args)}: {stopped(server.last_words()) or error}") from None
     finally:
         server.close()
+
+
+def stopped(said: str) -> str:
+    """How a bench error says why a server process stopped ("" if it said nothing)."""
+    return _("the server stopped: {said}").format(said=said) if said else ""
 
 
 def messages_for(clients: int, messages: int | None) -> int:
@@ -148,9 +155,8 @@ def measure(args: list[str], clients: int, messages: int, regime: str, cpus: dic
         try:
             line = load.first_line(timeout=LOAD_DEADLINE + 30)  # run_load bounds itself by LOAD_DEADLINE
         except AssertionError:  # the load ended without its figures: say why, the server's reason first
-            said = server.last_words()
-            raise BenchError(f"{' '.join(args)}: the server stopped: {said}" if said
-                             else f"the load failed: {load.err.data.strip()[-1500:]}") from None
+            why = stopped(server.last_words()) or _("the load failed: {why}").format(why=load.err.data.strip()[-1500:])
+            raise BenchError(f"{' '.join(args)}: {why}") from None
         finally:
             load.kill()  # it has printed its one line (or failed): nothing more to wait for
         after = server.stats()
@@ -196,9 +202,11 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
                     done += 1
                     run = measure(args, count, lines, regime, cpus, lab.transport)
                     runs[name].append(run)
-                    say(f"[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
-                        f"{run[0]['lines_per_second']:>9,.0f} lines/s  p99 {run[0]['p99_ms']:7.2f} ms"
-                        + (f"  LOST {run[0]['lost']}" if run[0]["lost"] else ""))
+                    say(_("[{done}/{total}] {name:<18} {regime:<11} N={count:<4} M={lines:<5} "
+                          "{rate:>9,.0f} lines/s  p99 {p99:7.2f} ms").format(
+                            done=done, total=total, name=name, regime=regime, count=count, lines=lines,
+                            rate=run[0]["lines_per_second"], p99=run[0]["p99_ms"])
+                        + (_("  LOST {count}").format(count=run[0]["lost"]) if run[0]["lost"] else ""))
             summary = {name: summarise(name, servers[name][0], regime, count, lines, found)
                        for name, found in runs.items()}
             peer = summary[PEER]
@@ -210,15 +218,13 @@ def bench(lab_name: str, target: str, clients: list[int], messages: int | None, 
 
 
 def table(records: list[Record]) -> str:
-    header = (f"{'server':<18} {'regime':<11} {'N':>4} {'M':>5} {'lines/s':>9} {'p50 ms':>7} {'p99 ms':>7} "
-              f"{'CPU us/line':>11} {'lost':>5} {'dup':>4} {'peak MiB':>8} {'ratio':>6} {'p99 ratio':>9}")
-    rows = [header, "-" * len(header)]
-    for r in records:
-        peak = f"{r.peak_rss_mib:8.1f}" if r.peak_rss_mib is not None else f"{'n/a':>8}"
-        rows.append(f"{r.server:<18} {r.regime:<11} {r.clients:>4} {r.messages:>5} {r.lines_per_second:>9,.0f} "
-                    f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.cpu_us_per_line:>11.1f} {r.lost:>5} {r.duplicated:>4} "
-                    f"{peak} {r.ratio_to_peer:>6.2f} {r.p99_ratio_to_peer:>9.2f}")
-    return "\n".join(rows)
+    columns = [(_("server"), 18, "<"), (_("regime"), 11, "<"), ("N", 4, ">"), ("M", 5, ">"), (_("lines/s"), 9, ">"),
+               (_("p50 ms"), 7, ">"), (_("p99 ms"), 7, ">"), (_("CPU us/line"), 11, ">"), (_("lost"), 5, ">"),
+               (_("dup"), 4, ">"), (_("peak MiB"), 8, ">"), (_("ratio"), 6, ">"), (_("p99 ratio"), 9, ">")]
+    return render(columns, [[r.server, r.regime, str(r.clients), str(r.messages), f"{r.lines_per_second:,.0f}",
+                             f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.cpu_us_per_line:.1f}", str(r.lost),
+                             str(r.duplicated), _("n/a") if r.peak_rss_mib is None else f"{r.peak_rss_mib:.1f}",
+                             f"{r.ratio_to_peer:.2f}", f"{r.p99_ratio_to_peer:.2f}"] for r in records])
 
 
 def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
@@ -231,54 +237,86 @@ def idle_check(lab_name: str, target: str, idle: int, say=print) -> dict:
     figures = {"idle_clients": idle, "still_members": result.still_members, "relayed": result.relayed,
                "sent": result.sent, "p50_ms": 1000 * ordered[len(ordered) // 2],
                "p99_ms": 1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], "peak_rss_mib": peak}
-    say(f"{idle} idle clients: {result.still_members} still members (in /users); {result.relayed} of {result.sent} private "
-        f"lines relayed between two more, p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
-        + (f"; peak {peak:.0f} MiB" if peak is not None else ""))
+    say(_("{idle} idle clients: {members} still members (in /users); {relayed} of {sent} private lines relayed "
+          "between two more, p50 {p50:.2f} ms, p99 {p99:.2f} ms").format(
+            idle=idle, members=result.still_members, relayed=result.relayed, sent=result.sent,
+            p50=figures["p50_ms"], p99=figures["p99_ms"])
+        + (_("; peak {peak:.0f} MiB").format(peak=peak) if peak is not None else ""))
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """`chatlab bench`'s options. Those of one kind of lab only default to None, so that giving one to
+    the other kind is told apart from not giving it, and refused in one line."""
     parser = argparse.ArgumentParser(
         prog="chatlab bench",
         description=_("Measure a multi-user chat server side by side with an asyncio peer under the same load "
-                    "(lab 3 also with a tuned threaded server, chatlab/bench/tuned_threads.py): lines delivered "
-                    "per second, latency p50/p99, server CPU per line, lost and duplicated lines, peak memory, "
-                    "and the ratio to the peer."))
-    parser.add_argument("lab", nargs="?", default="lab3", help=_("the lab whose server is measured: lab3 (default, TCP) or lab4 (UDP)"))
+                      "(lab 3 also with a tuned threaded server, chatlab/bench/tuned_threads.py): lines delivered "
+                      "per second, latency p50/p99, server CPU per line, lost and duplicated lines, peak memory, "
+                      "and the ratio to the peer.") + " " +
+        _("Lab 5: goodput, latency and data datagrams per delivered line against the loss rate of a lossy relay, "
+          "for the lab's server and for the reference in stop-and-wait and with a window of 8."))
+    parser.add_argument("lab", nargs="?", default="lab3",
+                        help=_("the lab whose server is measured: lab3 (default, TCP), lab4 (UDP) or lab5 "
+                               "(reliable UDP, through a lossy relay)"))
     parser.add_argument("--target", default="solutions", help=_("solutions (default), labs or a folder"))
-    parser.add_argument("--clients", default="10,50,200", help=_("numbers of clients, comma-separated (default 10,50,200)"))
-    parser.add_argument("--messages", type=int, help=_("lines each client sends (default: about {count} deliveries per run)").format(
-                            count=f"{DELIVERIES:,}"))
-    parser.add_argument("--repeat", type=int, default=3, help=_("interleaved runs per server, regime and N (default 3)"))
-    parser.add_argument("--regimes", default=",".join(REGIMES), help=_("interactive, saturated or both (default)"))
+    parser.add_argument("--clients", help=_("numbers of clients, comma-separated (default 10,50,200)"))
+    parser.add_argument("--messages", type=int,
+                        help=_("lines each client sends (default: about {count} deliveries per run; lab5: {lines} "
+                               "lines from one sender per run)").format(count=f"{DELIVERIES:,}", lines=reliable.LINES))
+    parser.add_argument("--repeat", type=int, default=3,
+                        help=_("interleaved runs per server, regime and N (lab5: per server and loss rate; default 3)"))
+    parser.add_argument("--regimes", help=_("interactive, saturated or both (default)"))
     parser.add_argument("--idle", type=int, default=0, metavar="N",
                         help=_("also check that N idle clients are held while two more talk (e.g. 1000)"))
     parser.add_argument("--shared-cpus", action="store_true",
                         help=_("let the load and the servers share every CPU (default on Linux: the load gets one "
-                             "CPU of its own, the servers the others)"))
-    parser.add_argument("--json", metavar="FILE", help=_("write the figures as JSON, one record per server, regime and N"))
+                               "CPU of its own, the servers the others)"))
+    parser.add_argument("--losses", help=_("lab5: the relay's loss rates, each way, comma-separated (default {losses})")
+                        .format(losses=",".join(f"{p:g}" for p in reliable.LOSSES)))
+    parser.add_argument("--ack-delay", type=float, metavar="S",
+                        help=_("lab5: seconds the receiver takes to acknowledge a line, the round trip a window "
+                               "hides (default {delay:g})").format(delay=reliable.ACK_DELAY))
+    parser.add_argument("--json", metavar="FILE",
+                        help=_("write the figures as JSON, one record per server, regime and N (lab5: per server "
+                               "and loss rate)"))
     parser.add_argument("--png", metavar="FILE", default="bench.png", help=_("where to draw the plot (default bench.png)"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         lab = find_lab(args.lab)
         target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
-        clients = [int(n) for n in args.clients.split(",")]
-        regimes = [r.strip() for r in args.regimes.split(",")]
     except ValueError as error:
         parser.error(str(error))
     if lab.number < 3:
-        parser.error(f"the bench measures a multi-user chat (lab3 over TCP, lab4 over UDP); {lab.stem} is not one")
-    if lab.reliable:  # its clients speak numbered lines and acknowledgements, which the bench's peers do not
-        parser.error(f"the bench does not measure {lab.stem} yet; its notebook measures goodput against the loss rate")
+        parser.error(_("the bench measures a multi-user chat (lab3 over TCP, lab4 over UDP, lab5 reliable over "
+                       "UDP); {lab} is not one").format(lab=lab.stem))
+    command = "chatlab bench " + " ".join(argv or sys.argv[2:])
+    return (bench_reliable if lab.reliable else bench_chat)(parser, args, lab, target, command)
+
+
+def bench_chat(parser: argparse.ArgumentParser, args, lab, target: str, command: str) -> int:
+    """`chatlab bench lab3` and `lab4`: the contenders under the same load, N clients at a time."""
+    if args.losses is not None or args.ack_delay is not None:
+        parser.error(_("--losses and --ack-delay are for lab5 only: the relay that loses datagrams is its network"))
+    try:
+        clients = [int(n) for n in (args.clients or "10,50,200").split(",")]
+        regimes = [r.strip() for r in args.regimes.split(",")] if args.regimes else list(REGIMES)
+    except ValueError as error:
+        parser.error(str(error))
     if any(n < 2 for n in clients) or not set(regimes) <= set(REGIMES) or args.repeat < 1:
-        parser.error("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more")
+        parser.error(_("--clients needs 2 or more each, --regimes interactive and/or saturated, --repeat 1 or more"))
     raise_file_limit()
     cpus = None if args.shared_cpus else split_cpus()
-    print(f"CPUs: the load on {cpus['load']}, the servers on {cpus['servers']}" if cpus else
-          "CPUs: shared by the load and the servers" + ("" if args.shared_cpus else
-                                                        " (pinning needs Linux and 2 CPUs or more)"))
-    print("contenders: " + ", ".join(contenders(lab.stem, target))
-          + ("" if lab.transport == "tcp" else " (no tuned contender over UDP: tuned-threads is a lab 3 TCP server)"))
+    print(_("CPUs: the load on {load}, the servers on {servers}").format(load=cpus["load"], servers=cpus["servers"])
+          if cpus else _("CPUs: shared by the load and the servers")
+          + ("" if args.shared_cpus else _(" (pinning needs Linux and 2 CPUs or more)")))
+    print(_("contenders: {names}").format(names=", ".join(contenders(lab.stem, target)))
+          + ("" if lab.transport == "tcp" else _(" (no tuned contender over UDP: tuned-threads is a lab 3 TCP server)")))
     try:
         records = bench(lab.stem, target, clients, args.messages, args.repeat, regimes, cpus)
         print()
@@ -288,12 +326,49 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatlab bench: {error}", file=sys.stderr)
         return 2
     from chatlab.bench.plot import bench_plot
-    from chatlab.notebook.pictures import png
-    Path(args.png).write_bytes(png(bench_plot(records)))
-    print(f"plot written to {args.png}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"command": "chatlab bench " + " ".join(argv or sys.argv[2:]),
-                                               "cpus": cpus, "records": [asdict(r) for r in records],
-                                               "idle": idle}, indent=2))
-        print(f"figures written to {args.json}")
+    write_outputs(args, bench_plot(records), {"command": command, "cpus": cpus,
+                                              "records": [asdict(r) for r in records], "idle": idle})
     return 0
+
+
+def bench_reliable(parser: argparse.ArgumentParser, args, lab, target: str, command: str) -> int:
+    """`chatlab bench lab5`: the contenders at each loss rate (chatlab/bench/reliable.py)."""
+    misplaced = [option for option, given in (("--clients", args.clients), ("--regimes", args.regimes),
+                                              ("--idle", args.idle), ("--shared-cpus", args.shared_cpus)) if given]
+    if misplaced:
+        parser.error(_("{options}: not for lab5, which measures one sender and one receiver through a lossy relay "
+                       "(its options: --losses, --ack-delay, --messages, --repeat)").format(options=", ".join(misplaced)))
+    try:
+        losses = [float(p) for p in args.losses.split(",")] if args.losses else list(reliable.LOSSES)
+    except ValueError as error:
+        parser.error(str(error))
+    lines = reliable.LINES if args.messages is None else args.messages
+    delay = reliable.ACK_DELAY if args.ack_delay is None else args.ack_delay
+    if not all(0 <= p <= reliable.MAX_LOSS for p in losses) or lines < 1 or args.repeat < 1 or not 0 <= delay <= 1:
+        parser.error(_("--losses needs rates from 0 to {most:g}, --messages and --repeat 1 or more, --ack-delay "
+                       "0 to 1 s").format(most=reliable.MAX_LOSS))
+    print(_("contenders: {names}").format(names=", ".join(name for name, *_rest in reliable.contenders(target))))
+    print(_("network: alice talks to the server directly; carol, through a relay that loses a share of the datagrams "
+            "each way ({losses}), acknowledges each line {delay:g} ms late").format(
+              losses=", ".join(f"{p:.0%}" for p in losses), delay=1000 * delay))
+    try:
+        records = reliable.bench_losses(target, losses, lines, args.repeat, delay)
+    except BenchError as error:
+        print(f"chatlab bench: {error}", file=sys.stderr)
+        return 2
+    print()
+    print(reliable.table(records))
+    from chatlab.bench.plot import loss_plot
+    write_outputs(args, loss_plot(records), {"command": command, "ack_delay": delay,
+                                             "records": [asdict(r) for r in records]})
+    return 0
+
+
+def write_outputs(args, figure, figures: dict) -> None:
+    """Draw `figure` to --png and, with --json, write `figures` there."""
+    from chatlab.notebook.pictures import png
+    Path(args.png).write_bytes(png(figure))
+    print(_("plot written to {file}").format(file=args.png))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+        print(_("figures written to {file}").format(file=args.json))
