@@ -31,7 +31,27 @@ def test_every_compiled_catalog_matches_its_po(po):
         f"{po.name} changed since it was compiled: run python -m chatlab.i18n"
     with po.with_suffix(".mo").open("rb") as mo:
         catalog = gettext.GNUTranslations(mo)
-    assert all(catalog.gettext(msgid) == msgstr for msgid, msgstr in entries.items() if msgid)
+    for msgid, msgstr in entries.items():
+        if i18n.PLURAL_KEY in msgid:  # "singular\0plural" -> "form 0\0form 1\0form 2", Russian: 1, 2, 5
+            singular, plural = msgid.split(i18n.PLURAL_KEY)
+            assert [catalog.ngettext(singular, plural, n) for n in (1, 2, 5)] == msgstr.split(i18n.PLURAL_KEY)
+        elif msgid:
+            assert catalog.gettext(msgid) == msgstr
+
+
+def test_a_plural_takes_the_russian_form_of_its_number():
+    """ngettext with the catalog's Plural-Forms: 1 балл, 2 балла, 5 баллов, 11 баллов, 21 балл; 2.5 балла."""
+    forms = {n: i18n.ngettext("{n} point", "{n} points", n, "ru").format(n=n) for n in (1, 2, 5, 11, 21, 24, 2.5)}
+    assert forms == {1: "1 балл", 2: "2 балла", 5: "5 баллов", 11: "11 баллов", 21: "21 балл", 24: "24 балла",
+                     2.5: "2.5 балла"}
+    assert [i18n.ngettext("{n} point", "{n} points", n, "en").format(n=n) for n in (1, 2, 0.5)] == \
+        ["1 point", "2 points", "0.5 points"]
+
+
+def test_read_po_reads_plural_entries_as_the_mo_stores_them():
+    po = 'msgid "one"\nmsgstr "один"\n\nmsgid "{n} test"\nmsgid_plural "{n} tests"\n' \
+         'msgstr[0] "{n} тест"\nmsgstr[1] "{n} теста"\nmsgstr[2] "{n} тестов"\n'
+    assert i18n.read_po(po) == {"one": "один", "{n} test\0{n} tests": "{n} тест\0{n} теста\0{n} тестов"}
 
 
 def test_a_text_without_a_translation_prints_in_english():

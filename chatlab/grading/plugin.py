@@ -33,7 +33,7 @@ from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, 
 from chatlab.grading.scenario import Scenario
 from chatlab.harness.process import let_ctrl_c_through
 from chatlab.harness.waiting import timed_out
-from chatlab.i18n import LANGUAGES, choose, use
+from chatlab.i18n import LANGUAGES, choose, ngettext, use
 
 PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
@@ -198,8 +198,8 @@ def skip_reason(report, lang: str) -> str:
 # --- the score table and the results --------------------------------------------------
 
 def points_text(points: float, lang: str) -> str:
-    """"(1 point)", "(3 points)": what a test is worth, in `lang`."""
-    return label("test-point", lang) if points == 1 else label("test-points", lang).format(points=f"{points:g}")
+    """"1 point", "3 points" ("1 балл", "3 балла"): what a test is worth, in `lang`."""
+    return ngettext("{n} point", "{n} points", points, lang).format(n=f"{points:g}")
 
 
 def lost_rows(results: list[Result], lang: str) -> list[str]:
@@ -218,8 +218,8 @@ def lost_rows(results: list[Result], lang: str) -> list[str]:
         rows.append(f"    {label(kind, lang)}: {result.name} ({points_text(result.points, lang)})"
                     + (f": {result.note}" if result.note else ""))
     for note, skipped in not_run.items():
-        count = label("row-not-run", lang).format(count=len(skipped),
-                                                  points=points_text(sum(r.points for r in skipped), lang))
+        count = ngettext("{count} test not run ({points})", "{count} tests not run ({points})", len(skipped),
+                         lang).format(count=len(skipped), points=points_text(sum(r.points for r in skipped), lang))
         rows.append(f"    {count}: {note}")
     return rows
 
