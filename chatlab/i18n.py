@@ -13,9 +13,9 @@ language is chosen once per process (`use`), by the CLI or the grader's pytest p
 since every report a process prints is in one language.
 
 argparse marks its own words ("usage: ", "options") for gettext too, in the default
-domain "messages"; `translate_argparse()` points that domain at our catalog of them
-(messages.po), so `chatlab --help` is Russian under a Russian locale (argparse reads the
-locale itself: its words follow LANG, not --lang).
+domain "messages"; `translate_argparse()` has argparse read them from our catalog of them
+(messages.po) in the chosen language, so `chatlab --help` is Russian under a Russian locale
+and `chatlab --lang ru grade --help` under any.
 
 Why gettext, when the hints are a dictionary (chatlab/grading/hints.py)? A hint is a paragraph
 named by a key that tests and scenarios refer to; its two languages side by side are what a
@@ -91,9 +91,18 @@ def N_(text: str) -> str:
     return text
 
 
-def translate_argparse() -> None:
-    """Let argparse's own words follow the locale, from our catalog of them (messages.po)."""
-    gettext.bindtextdomain(ARGPARSE_DOMAIN, str(LOCALE_DIR))
+def translate_argparse(lang: str | None = None) -> None:
+    """Let argparse's own words ("usage:", "options", its errors) follow `lang` (the current language by
+    default), from our catalog of them (messages.po).
+
+    argparse looks them up with the `_` and `ngettext` it imported from gettext, which read the
+    locale (LANGUAGE, LC_ALL, ...), not --lang; they are module globals, looked up at each call, so
+    pointing them at the chosen language's catalog makes --lang win over the locale there too.
+    """
+    import argparse
+
+    catalog = translation(lang or _current, ARGPARSE_DOMAIN)
+    argparse._, argparse.ngettext = catalog.gettext, catalog.ngettext
 
 
 # --- the catalogs: .po (what people edit) to .mo (what gettext reads) ----------------------
