@@ -33,7 +33,7 @@ from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, 
 from chatlab.grading.scenario import Scenario
 from chatlab.harness.process import let_ctrl_c_through
 from chatlab.harness.waiting import timed_out
-from chatlab.i18n import LANGUAGES, choose, ngettext, use
+from chatlab.i18n import LANGUAGES, choose, ngettext, translation, use
 
 PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
@@ -263,6 +263,14 @@ def test_words(name: str) -> str:
     return base.removeprefix("test_").replace("_", " ") + (f" [{rest}" if bracket else "")
 
 
+def test_title(name: str, lang: str) -> str:
+    """A test's title as Gradescope shows it, in `lang`: its words (test_words), the Russian title being the
+    catalog's translation of them ("two clients chat" -> "два клиента переписываются"), its parameters as they
+    are. tests/test_gradescope.py checks that every test of grader/ has one."""
+    base, bracket, rest = name.partition("[")
+    return translation(lang).gettext(test_words(base)) + (f" [{rest}" if bracket else "")
+
+
 def without_rerun(output: str, lang: str) -> str:
     """A failure's story without its local "re-run only this test" command, which means nothing on Gradescope."""
     prefix = f"{label('rerun', lang)}: "
@@ -276,7 +284,7 @@ def gradescope_test(result: Result, lab_score: LabScore, lang: str) -> dict:
     the points cannot for a bonus test (max_score 0); "extra_data" keeps what the points cannot say (the
     test's identifier, its points, its outcome, the diagnoses), for the notebook's report and the kit's tests."""
     counted = result.passed and (not result.bonus or lab_score.counted_bonus > 0)
-    return {"name": f"{result.lab}: {test_words(result.name)}", "tags": [result.lab],
+    return {"name": f"{result.lab}: {test_title(result.name, lang)}", "tags": [result.lab],
             "score": result.points if counted else 0, "max_score": 0 if result.bonus else result.points,
             "status": "passed" if result.passed else "failed",
             "output": label("bonus-not-counted", lang) if result.passed and not counted
