@@ -157,3 +157,17 @@ def test_the_gradescope_summary_and_a_grade_all_report_follow_the_language(tmp_p
     report = (tmp_path / "ivanov.txt").read_text(encoding="utf-8")
     assert "lab3_multi_user_chat: не сдана" in report and "состояние: graded" in report, report
     assert english_words(report.split("\n", 1)[1], frozenset({GRADED})) == [], report
+
+
+# Calques and jargon the glossary's "Не писать" column names, once found in drafts (docs/glossary.ru.md).
+CALQUES = ("жжёт процессор", "recv(), вернувший b''", "приберите", "поток-писатель", "очередь исходящих",
+           "уходите вежливо", "сервер грейдера", "грейдер")
+
+
+def test_no_russian_text_uses_a_calque_the_glossary_forbids():
+    """The catalogs, the hints, the Russian notebooks and documents; not the glossary, which lists them."""
+    texts = [*i18n.catalogs(), KIT_ROOT / "chatlab" / "grading" / "hints.py", KIT_ROOT / "README.ru.md",
+             KIT_ROOT / "solutions" / "PROTOCOL.ru.md", *sorted((KIT_ROOT / "notebooks" / "ru").glob("*.ipynb"))]
+    found = [f"{path.relative_to(KIT_ROOT)}: {calque!r}" for path in texts
+             for calque in CALQUES if calque in path.read_text(encoding="utf-8").lower()]
+    assert not found, "\n".join(found)
