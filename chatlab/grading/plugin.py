@@ -33,7 +33,7 @@ from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, 
 from chatlab.grading.scenario import Scenario
 from chatlab.harness.process import let_ctrl_c_through
 from chatlab.harness.waiting import timed_out
-from chatlab.i18n import LANGUAGES, choose, ngettext, translation, use
+from chatlab.i18n import LANGUAGES, _, choose, ngettext, translation, use
 
 PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
@@ -118,7 +118,7 @@ def pytest_configure(config):
         target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
     except ValueError as error:
         if config.getoption("--score-json"):
-            write_not_started(config.getoption("--score-json"), f"Grading could not start: {error}")
+            write_not_started(config.getoption("--score-json"), _("Grading could not start: {why}").format(why=error))
         raise pytest.UsageError(str(error)) from None
     let_ctrl_c_through()  # a grader started in the background must still be able to Ctrl+C a server
     if not config.pluginmanager.has_plugin("chatlab-load-check"):
@@ -244,8 +244,8 @@ def pytest_terminal_summary(terminalreporter, config):
     path = config.getoption("--score-json")
     if not scores.results:
         if path:
-            write_not_started(path, "Grading could not start: no graded test was selected "
-                                    "(does -k match a test's name?)")
+            write_not_started(path, _("Grading could not start: {why}").format(
+                why=_("no graded test was selected (does -k match a test's name?)")))
         return
     lang = config.getoption("--lang")
     terminalreporter.section("chatlab score")
@@ -299,7 +299,8 @@ GRADE_OUT_OF = 100  # the score is the rubric's grade in percent: the Gradescope
 
 def score_markdown(table: str, grade: float) -> str:
     """The top-level output: the grade, then the score table as the terminal shows it (preformatted)."""
-    return f"**Grade: {grade:.0f} of {GRADE_OUT_OF}**\n\n```\n{table}\n```"
+    return "**" + _("Grade: {grade} of {out_of}").format(grade=f"{grade:.0f}", out_of=GRADE_OUT_OF) + \
+        f"**\n\n```\n{table}\n```"
 
 
 def write_results(path: str, results: dict) -> None:
