@@ -175,3 +175,19 @@ def test_no_russian_text_uses_a_calque_the_glossary_forbids():
     found = [f"{path.relative_to(KIT_ROOT)}: {calque!r}" for path in texts
              for calque in CALQUES if calque in path.read_text(encoding="utf-8").lower()]
     assert not found, "\n".join(found)
+
+
+def test_every_translation_fills_the_same_placeholders_as_its_english():
+    """A {name} the Russian lacks or adds would print wrong or raise KeyError, and only on a failure path."""
+    import string
+
+    def fields(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+    catalog = i18n.read_po((i18n.LOCALE_DIR / "ru" / "LC_MESSAGES" / "chatlab.po").read_text(encoding="utf-8"))
+    wrong = {}
+    for msgid, msgstr in catalog.items():
+        english = msgid.split(i18n.PLURAL_KEY)
+        if msgid and any(fields(form) != fields(english[-1]) for form in msgstr.split(i18n.PLURAL_KEY)):
+            wrong[msgid] = msgstr
+    assert not wrong, "\n".join(f"{msgid!r}: {msgstr!r}" for msgid, msgstr in wrong.items())
