@@ -53,7 +53,7 @@ def find_lab(name: str) -> Lab:
         if wanted in (str(lab.number), f"lab{lab.number}", lab.stem):
             return lab
     choices = ", ".join(f"lab{lab.number} ({lab.stem})" for lab in LABS)
-    raise ValueError(f"no lab called {name!r}; choose one of: {choices}")
+    raise ValueError(_("no lab called {name}; choose one of: {choices}").format(name=repr(name), choices=choices))
 
 
 def target_dir(target: str | Path) -> Path:

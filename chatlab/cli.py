@@ -16,6 +16,10 @@ DEFAULT_PORT = 5050  # not 5000: macOS's AirPlay receiver listens there
 # Help texts made at import time, translated where they are shown (the language is chosen in main()).
 GRADE_HELP = N_("grade the labs (your code in labs/ by default): runs the grader's scenarios with pytest")
 LAB_HELP = N_("the lab: {labs} (or its number or full name)")
+LANG_HELP = N_("language of what it prints (default: the locale's: Russian for ru_*, else English)")
+# The commands whose parsers take --lang: `chatlab --lang ru COMMAND` hands them the flag. Not bench (its parser
+# has none: the language chosen here is its current one).
+TAKES_LANG = ("serve", "connect", "demo", "grade", "grade-all", "gradescope", "notebooks")
 
 
 def lab_help(default: str = "") -> str:
@@ -64,7 +68,7 @@ def serve(args) -> int:
         server = getattr(module, args.lab.server_class)(args.host, args.port, **options)
     except OSError as error:
         sys.exit(bind_problem(error, args.host, args.port))
-    print("listening on %s:%d" % tuple(server.address), flush=True)
+    print("listening on %s:%d" % tuple(server.address), flush=True)  # for scripts, as PROTOCOL's lines: not translated
     if args.host in EVERYWHERE:
         print(_("others connect to: {addresses}").format(
             addresses=", ".join(addresses_to_share(args.host, server.address[1]))), flush=True)
@@ -82,7 +86,7 @@ def serve(args) -> int:
         while thread.is_alive():
             thread.join(0.5)  # a timeout, so Ctrl+C is noticed on Windows too
     except KeyboardInterrupt:
-        print("stopping", flush=True)
+        print(_("stopping"), flush=True)
     server.shutdown()
     thread.join(1.0)
     if failure:
@@ -113,7 +117,7 @@ def connect(args) -> int:
         sys.exit("chatlab: " + _("nothing listens on {address}; start a server first: {command}").format(
             address=f"{args.host}:{args.port}", command=f"chatlab serve {args.lab.stem} --port {args.port}"
             + ("" if args.target == DEFAULT_TARGET else f" --target {args.target}")))
-    print("* disconnected")
+    print(_("* disconnected"))
     return 0
 
 
@@ -170,6 +174,7 @@ def grade(argv) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chatlab", description=_("Socket programming labs with threads."))
+    parser.add_argument("--lang", choices=LANGUAGES, help=_(LANG_HELP))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def lab_command(name, help_text):
@@ -178,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=DEFAULT_PORT)
         command.add_argument("--target", default=DEFAULT_TARGET, help=_(TARGET_HELP))
+        command.add_argument("--lang", choices=LANGUAGES, help=_(LANG_HELP))
         return command
 
     served = lab_command("serve", N_("run a lab's server; stdout's first line is 'listening on HOST:PORT' "
@@ -191,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("lab", nargs="?", type=lab_argument, default="lab3", metavar="LAB",
                        help=lab_help("lab3"))
     shown.add_argument("--target", default=DEFAULT_TARGET, help=_(TARGET_HELP))
+    shown.add_argument("--lang", choices=LANGUAGES, help=_(LANG_HELP))
 
     # Listed for --help only: main() hands these to parsers of their own.
     commands.add_parser("grade", help=_(GRADE_HELP))
@@ -205,18 +212,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def language_of(argv: list[str]) -> str:
-    """The language a command prints in: its --lang (--lang ru, --lang=ru) if valid, else the locale's."""
-    for index, word in enumerate(argv):
-        value = argv[index + 1] if word == "--lang" and index + 1 < len(argv) else word.partition("=")[2]
-        if word.startswith("--lang") and value in LANGUAGES:
-            return choose(value)
-    return choose()
+    """The language a command prints in: its last valid --lang (--lang ru, --lang=ru), as argparse reads it,
+    else the locale's."""
+    flags = [argv[index + 1] if word == "--lang" and index + 1 < len(argv) else word.partition("=")[2]
+             for index, word in enumerate(argv) if word.startswith("--lang")]
+    return choose(next((value for value in reversed(flags) if value in LANGUAGES), None))
+
+
+def global_language(argv: list[str]) -> tuple[str | None, list[str]]:
+    """`chatlab --lang ru COMMAND ...`: (the flag's value, the rest); (None, argv) without a valid one
+    (an invalid one is left to the parser, which says so)."""
+    if argv[:1] == ["--lang"] and argv[1:2] and argv[1] in LANGUAGES:
+        return argv[1], argv[2:]
+    if argv[:1] and argv[0].startswith("--lang=") and argv[0].partition("=")[2] in LANGUAGES:
+        return argv[0].partition("=")[2], argv[1:]
+    return None, argv
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    use(language_of(argv))
-    translate_argparse()  # argparse's own words ("usage:", "options") follow the locale
+    lang, argv = global_language(argv)
+    if lang and argv[:1] and argv[0] in TAKES_LANG:
+        argv[1:1] = ["--lang", lang]  # before the command's own arguments: a --lang of its own, later, wins
+    use(language_of(["--lang", lang, *argv] if lang else argv))
+    translate_argparse()  # argparse's own words ("usage:", "options") follow the language too
     if argv[:1] in (["serve"], ["connect"]):
         refusal = ipv6_refusal(build_parser().parse_args(argv).host)
         if refusal:

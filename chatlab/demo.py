@@ -15,6 +15,7 @@ import threading
 from chatlab.catalog import DEFAULT_TARGET, Lab
 from chatlab.harness.session import LabSession, lab_session
 from chatlab.harness.waiting import ExpectationError
+from chatlab.i18n import _
 
 
 class Conversation:
@@ -33,7 +34,7 @@ class Conversation:
                 print(f"  {who:<6} {arrow} {text}", file=self.out, flush=True)
 
     def connect(self, who: str):
-        self.say(who, "--", "connects")
+        self.say(who, "--", _("connects"))
         self.clients[who] = self.session.client(who, on_line=lambda name, text: self.say(name, "<<", text))
         return self.clients[who]
 
@@ -98,20 +99,21 @@ def run_demo(lab: Lab, target="solutions", out=sys.stdout) -> None:
     """Play `lab`'s script against its server from `target`; raise ExpectationError on a miss."""
     with lab_session(lab, target) as session:
         host, port = session.address
-        print(f"{lab.stem}: {lab.title}, server from {target}/ listening on {host}:{port}", file=out)
-        print("  (-- connects, >> sends, << receives)", file=out, flush=True)
+        print(_("{stem}: {title}, the server from {target}/ listens on {address}").format(
+            stem=lab.stem, title=_(lab.title), target=target, address=f"{host}:{port}"), file=out)
+        print("  " + _("(-- connects, >> sends, << receives)"), file=out, flush=True)
         chat = Conversation(session, out)
         try:
             SCRIPTS[lab.stem](chat)
         finally:
             chat.finish()
-    print(f"{lab.stem}: demo finished", file=out, flush=True)
+    print(_("{stem}: demo finished").format(stem=lab.stem), file=out, flush=True)
 
 
 def main(lab: Lab, target: str = DEFAULT_TARGET) -> int:
     try:
         run_demo(lab, target)
     except ExpectationError as error:
-        print(f"demo stopped: {error}", file=sys.stderr)
+        print(_("demo stopped: {error}").format(error=error), file=sys.stderr)
         return 1
     return 0

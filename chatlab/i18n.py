@@ -13,9 +13,9 @@ language is chosen once per process (`use`), by the CLI or the grader's pytest p
 since every report a process prints is in one language.
 
 argparse marks its own words ("usage: ", "options") for gettext too, in the default
-domain "messages"; `translate_argparse()` points that domain at our catalog of them
-(messages.po), so `chatlab --help` is Russian under a Russian locale (argparse reads the
-locale itself: its words follow LANG, not --lang).
+domain "messages"; `translate_argparse()` has argparse read them from our catalog of them
+(messages.po) in the chosen language, so `chatlab --help` is Russian under a Russian locale
+and `chatlab --lang ru grade --help` under any.
 
 Why gettext, when the hints are a dictionary (chatlab/grading/hints.py)? A hint is a paragraph
 named by a key that tests and scenarios refer to; its two languages side by side are what a
@@ -77,39 +77,69 @@ def _(text: str) -> str:
     return translation(_current).gettext(text) if _current != "en" else text
 
 
+def ngettext(singular: str, plural: str, n: float, lang: str | None = None) -> str:
+    """The form of `singular`/`plural` for the number `n` in `lang` (the current language by default):
+    "1 point", "2 points"; in Russian one of three forms, "1 балл", "2 балла", "5 баллов" (the catalog's
+    Plural-Forms). A fractional `n` (2.5 points) takes the form of 2, which is right in both languages."""
+    count = n if isinstance(n, int) else int(n) if float(n).is_integer() else 2
+    return translation(lang or _current).ngettext(singular, plural, count)
+
+
 def N_(text: str) -> str:
     """Mark `text` for the catalog without translating it yet: a constant made at import time,
     before the language is chosen, is translated where it is used, `_(CONSTANT)`."""
     return text
 
 
-def translate_argparse() -> None:
-    """Let argparse's own words follow the locale, from our catalog of them (messages.po)."""
-    gettext.bindtextdomain(ARGPARSE_DOMAIN, str(LOCALE_DIR))
+def translate_argparse(lang: str | None = None) -> None:
+    """Let argparse's own words ("usage:", "options", its errors) follow `lang` (the current language by
+    default), from our catalog of them (messages.po).
+
+    argparse looks them up with the `_` and `ngettext` it imported from gettext, which read the
+    locale (LANGUAGE, LC_ALL, ...), not --lang; they are module globals, looked up at each call, so
+    pointing them at the chosen language's catalog makes --lang win over the locale there too.
+    """
+    import argparse
+
+    catalog = translation(lang or _current, ARGPARSE_DOMAIN)
+    argparse._, argparse.ngettext = catalog.gettext, catalog.ngettext
 
 
 # --- the catalogs: .po (what people edit) to .mo (what gettext reads) ----------------------
 
+PLURAL_KEY = "\0"  # a plural entry's key is "singular\0plural", its text "form 0\0form 1\0form 2", as in a .mo
+PO_FIELD = re.compile(r'(msgid_plural|msgid|msgstr(?:\[\d+\])?) ')
+
+
 def read_po(text: str) -> dict[str, str]:
-    """The msgid -> msgstr pairs of a .po file (the header, msgid "", included; empty msgstr left out)."""
-    entries, field = {}, None
-    parts: dict[str, list[str]] = {"msgid": [], "msgstr": []}
+    """The msgid -> msgstr pairs of a .po file (the header, msgid "", included; empty msgstr left out).
+
+    A plural entry (msgid, msgid_plural, msgstr[0], msgstr[1]...) is read as the .mo stores it:
+    "msgid\0msgid_plural" -> "msgstr[0]\0msgstr[1]\0...".
+    """
+    entries: dict[str, str] = {}
+    parts: dict[str, list[str]] = {}
+    field = None
 
     def flush():
-        if field is not None:
-            msgid, msgstr = "".join(parts["msgid"]), "".join(parts["msgstr"])
-            if msgstr:
-                entries[msgid] = msgstr
+        if "msgid" not in parts:
+            return
+        joined = {name: "".join(pieces) for name, pieces in parts.items()}
+        msgid = PLURAL_KEY.join(joined[name] for name in ("msgid", "msgid_plural") if name in joined)
+        forms = [joined[name] for name in ["msgstr"] + [f"msgstr[{n}]" for n in range(len(joined))] if name in joined]
+        if forms and all(forms):
+            entries[msgid] = PLURAL_KEY.join(forms)
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("msgid "):
-            flush()
-            parts, field = {"msgid": [], "msgstr": []}, "msgid"
-            line = line[len("msgid "):]
-        elif line.startswith("msgstr "):
-            field = "msgstr"
-            line = line[len("msgstr "):]
-        elif not line.startswith('"'):
+        started = PO_FIELD.match(line)
+        if started:
+            field = started.group(1)
+            if field == "msgid":
+                flush()
+                parts = {}
+            parts[field] = []
+            line = line[started.end():]
+        elif not line.startswith('"') or field is None:
             continue  # a comment or a blank line
         parts[field].append(ast.literal_eval(line))  # "..." with C escapes: \n \" \\ read as Python reads them
     flush()
@@ -148,20 +178,25 @@ def build() -> None:
 
 # --- what still needs a translation -------------------------------------------------------
 
-MARKED = re.compile(r"\bN?_\(")
+MARKED = re.compile(r"\b(?:N?_|ngettext)\(")
 
 
 def marked_texts(root: Path) -> dict[str, str]:
-    """Every text marked _("...") or N_("...") in the .py files under `root`: text -> where (file:line)."""
+    """Every text marked _("..."), N_("...") or ngettext("...", "...", n) in the .py files under `root`:
+    text (a plural's key "singular\0plural", as read_po reads it) -> where (file:line)."""
     found = {}
     for path in sorted(root.rglob("*.py")):
         source = path.read_text(encoding="utf-8")
         if not MARKED.search(source):
             continue
         for node in ast.walk(ast.parse(source)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
-                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-                found.setdefault(node.args[0].value, f"{path.name}:{node.lineno}")
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("_", "N_", "ngettext")):
+                continue
+            texts = [arg.value for arg in node.args[:2 if node.func.id == "ngettext" else 1]
+                     if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
+            if texts:
+                found.setdefault(PLURAL_KEY.join(texts), f"{path.name}:{node.lineno}")
     return found
 
 

@@ -25,7 +25,7 @@ import time
 import pytest
 
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 from chatlab.sandbox.child import Gates
 
 TOO_LONG = "! line too long (max 4096 bytes)"
@@ -689,16 +689,19 @@ def test_every_client_is_served_by_a_thread_of_its_own(scenario):
     host = scenario.server()
     nicks = ("alice", "bob", "carol")[:2 if scenario.lab.number == 2 else 3]
     scenario.join(host, *nicks)
-    scenario.step(_("{count} clients are connected and idle: each should have a thread blocked reading it").format(
-        count=len(nicks)))
+    scenario.step(ngettext("{count} client is connected and idle: each should have a thread blocked reading it",
+                           "{count} clients are connected and idle: each should have a thread blocked reading it",
+                           len(nicks)).format(count=len(nicks)))
     deadline = time.monotonic() + 2.0
     reading, where = threads_reading(host)
     while len(reading) < len(nicks) and time.monotonic() < deadline:  # a thread may still be finishing a send
         time.sleep(0.02)
         reading, where = threads_reading(host)
-    assert len(reading) >= len(nicks), _("with {count} idle clients, {reading} of the server's threads are waiting "
-                                         "to read: {where}").format(count=len(nicks), reading=len(reading),
-                                                                    where=where or _("none is in the submission"))
+    assert len(reading) >= len(nicks), ngettext("with {count} idle clients, {reading} thread of the server is "
+                                                "waiting to read: {where}",
+                                                "with {count} idle clients, {reading} of the server's threads are "
+                                                "waiting to read: {where}", len(reading)).format(
+        count=len(nicks), reading=len(reading), where=where or _("none is in the submission"))
 
 
 @pytest.mark.points(1, hint="stop")

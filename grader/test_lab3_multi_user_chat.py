@@ -14,7 +14,7 @@ import pytest
 from chatlab.catalog import find_lab
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import WAIT, ExpectationError, lines_must_be
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 from grader.chat_scenarios import (  # noqa: F401  (pytest collects the imported scenarios here)
     done_announcing,
     expect_anywhere,
@@ -274,8 +274,9 @@ def test_a_client_that_never_reads_neither_stalls_the_room_nor_stays_for_ever(sc
         carol.expect(f"[alice] w{number:02d} {window[-1]}")
         if "* sleeper left" in carol.texts():
             break
-    scenario.step(_("after {count} windows for a client that reads nothing, the server must have dropped it").format(
-        count=number + 1))
+    scenario.step(ngettext("after {count} window for a client that reads nothing, the server must have dropped it",
+                           "after {count} windows for a client that reads nothing, the server must have dropped it",
+                           number + 1).format(count=number + 1))
     for reader in (carol, alice):
         expect_anywhere(reader, "* sleeper left")  # it may have come between two windows
     scenario.send(carol, "the room goes on")

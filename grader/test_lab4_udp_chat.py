@@ -14,7 +14,7 @@ import pytest
 
 from chatlab.catalog import find_lab
 from chatlab.harness.waiting import WAIT, describe, lines_must_be, seconds_passed
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 
 LAB = find_lab("lab4")
 # The test that checks each feature other scenarios need before they get to their point
@@ -308,7 +308,9 @@ def test_twenty_members_sending_five_lines_each_lose_nothing_and_keep_each_sende
                 wanted.discard(listener.expect(*sorted(wanted)))
             except AssertionError as error:
                 why = str(error).split(_(", but "), 1)[-1]
-                raise AssertionError(_("{name} expected {count} more lines, e.g. {line}, but {why}").format(
+                raise AssertionError(ngettext("{name} expected {count} more line, e.g. {line}, but {why}",
+                                              "{name} expected {count} more lines, e.g. {line}, but {why}",
+                                              len(wanted)).format(
                     name=listener.name, count=len(wanted), line=repr(min(wanted)), why=why)) from None
     for listener in members:
         for speaker in lines:

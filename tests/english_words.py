@@ -36,7 +36,7 @@ def english_words(report: str, allowed: frozenset[str] = frozenset()) -> list[st
     found = []
     for token in TOKEN.findall(text):
         core = token.strip(PUNCTUATION)
-        if token.rstrip(",.;:!?»").endswith("()") or CODE_LIKE.search(core) or core in allowed:
+        if "()" in token or CODE_LIKE.search(core) or core in allowed:
             continue  # a call, an identifier, a file name, a constant
         for word in LATIN_WORD.findall(token):
             if word not in NAMES and word.lower() not in NAMES and word not in allowed:

@@ -227,6 +227,43 @@ def test_connect_to_the_echo_server_prints_what_comes_back_in_utf8(chatlab):
     assert client.out.data == "Привет\n* disconnected\n"
 
 
+# --- in Russian -----------------------------------------------------------------------
+
+def russian_lines(text: str) -> str:
+    """What serve, connect and demo printed, without what the chat carries (after >>, <<, as the scripts sent it)
+    and without serve's first line, `listening on HOST:PORT`, which scripts read (not translated)."""
+    return "\n".join(re.split(r" (?:>>|<<) ", line)[0] for line in text.splitlines() if not LISTENING.fullmatch(line))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C is a signal only outside Windows")
+@pytest.mark.parametrize("flag", [("--lang", "ru"), ("--lang=ru",)], ids=["after", "before"])
+def test_serve_connect_and_demo_print_in_russian_under_lang_ru(chatlab, flag):
+    """`chatlab serve LAB --lang ru` and `chatlab --lang=ru serve LAB`: every line of theirs, on stdout and stderr."""
+    from english_words import english_words
+
+    def run(command, *args, stdin=False):
+        return chatlab(*(flag if len(flag) == 1 else ()), command, *args, *(flag if len(flag) == 2 else ()),
+                       stdin=stdin)
+
+    demo = run("demo", "lab1", "--target", "solutions")
+    assert demo.wait(20) == 0, demo.err.data
+    assert "lab1_echo: демонстрация окончена" in demo.out.data.splitlines(), demo.out.data
+    server = run("serve", "lab1", "--target", "solutions", "--port", "0")
+    port = listening_port(server)
+    client = run("connect", "lab1", "--target", "solutions", "--port", str(port), stdin=True)
+    client.send("x\n")
+    client.out.wait_for("x\n")
+    client.close_stdin()
+    assert client.wait() == 0, client.err.data
+    assert client.out.data == "x\n* соединение закрыто\n"
+    server.popen.send_signal(signal.SIGINT)
+    assert server.wait() == 0, server.err.data
+    assert "остановка" in server.out.data
+    for process in (demo, server, client):
+        printed = russian_lines(process.out.data + process.err.data)
+        assert english_words(printed, frozenset({"ann", "ben"})) == [], printed  # the echo demo's nicknames
+
+
 # --- demo, release -------------------------------------------------------------------
 
 def test_demo_without_a_lab_plays_the_multi_user_chat(chatlab):

@@ -237,4 +237,4 @@ def test_the_rubric_of_a_class_is_a_file_and_a_new_rubric_grades_again(tmp_path)
     first = grade_all(tmp_path / "class", "--lab", "1", "--csv", str(book))
     assert first.returncode == 0 and rows_of(book)["flat"]["grade"] == "0.00", "the default rubric: echo earns 0"
     second = grade_all(tmp_path / "class", "--lab", "1", "--csv", str(book), "--rubric", str(echo_counts))
-    assert "grading 1 of 1 students" in second.stderr and rows_of(book)["flat"]["grade"] == "50.00"
+    assert "grading 1 of 1 student" in second.stderr and rows_of(book)["flat"]["grade"] == "50.00"

@@ -12,6 +12,7 @@ from grading import broken_role, broken_spec, build_broken, grade
 def test_the_checker_finds_english_prose_and_leaves_code_alone():
     assert english_words("Проблема: bob ждал b'[alice] hi', но прошло 5 с; recv() в server.py:30") == []
     assert english_words("Шаги:\n  1. alice sends b'x' (a sentinel)") == ["sends", "sentinel"]
+    assert english_words("(ожидание — в select()). sleep here") == ["sleep", "here"]
     assert english_words("поток 'Thread-1 (handle_client)' находится в lab2/server.py:30, в run(): "
                          "x = sock.recv(1024)  # one recv() = one message") == []
 
@@ -27,8 +28,11 @@ def russian_run(tmp_path_factory):
     return graded_in_russian("lab2_recv_is_a_message", tmp_path_factory.mktemp("broken"))
 
 
-# A server of lab 2 (the shared TCP scenarios), one of lab 4 (UDP), a client of lab 3 (the grader's server).
-@pytest.mark.parametrize("name", ["lab2_recv_is_a_message", "lab4_naive_student", "lab3_client_one_line_per_recv"])
+# A server of lab 2 (the shared TCP scenarios), one of lab 4 (UDP), a client of lab 3 (the grader's server), and
+# two of lab 5 (reliable UDP): one that never sends a line again (the lossy relay's, the timers' and the give-up
+# scenarios fail), one that delivers a copy twice.
+@pytest.mark.parametrize("name", ["lab2_recv_is_a_message", "lab4_naive_student", "lab3_client_one_line_per_recv",
+                                  "lab5_no_retransmission", "lab5_duplicate_delivered_twice"])
 def test_a_broken_submission_graded_in_russian_gets_reports_without_english(name, russian_run, tmp_path):
     run = russian_run if name == "lab2_recv_is_a_message" else graded_in_russian(name, tmp_path)
     failed = [test for test in run.tests if test["status"] != "passed"]

@@ -38,9 +38,9 @@ def test_a_score_is_written_one_way_in_either_language():
     assert score_text(full) == "84/84 points + 3 bonus (100 %)"
     assert score_text(short) == "80/84 points (95 %); bonus 3 not counted: a required test failed"
     assert score_text(plain) == "80/84 points (95 %)"
-    assert score_text(full, "ru") == "баллы: 84 из 84 + бонус 3 (100 %)"
-    assert score_text(short, "ru") == "баллы: 80 из 84 (95 %); бонус 3 не засчитан: не пройден обязательный тест"
-    assert score_text(plain, "ru") == "баллы: 80 из 84 (95 %)"
+    assert score_text(full, "ru") == "84 из 84 баллов + бонус 3 (100 %)"
+    assert score_text(short, "ru") == "80 из 84 баллов (95 %); бонус 3 не засчитан: не пройден обязательный тест"
+    assert score_text(plain, "ru") == "80 из 84 баллов (95 %)"
 
 
 # --- the rubric is data: a TOML file, the default shipped with the kit ---------------------------

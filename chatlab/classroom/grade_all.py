@@ -30,7 +30,7 @@ from chatlab.classroom.gradebook import DOES_NOT_LOAD, ERROR, GRADED, NOT_HANDED
 from chatlab.classroom.grader_run import GraderProcess, grader_command
 from chatlab.classroom.submissions import Submission, class_submissions, copy_into, fingerprint
 from chatlab.grading import rubric
-from chatlab.i18n import LANGUAGES, N_, _, choose, use
+from chatlab.i18n import LANGUAGES, N_, _, choose, ngettext, use
 from chatlab.sandbox.guard import LIMITS
 
 INTERRUPTED = 2      # pytest's exit code after a Ctrl+C: its results are partial, never a score
@@ -71,9 +71,10 @@ def main(argv) -> int:
     root = Path(args.submissions).expanduser()
     try:
         if not root.is_dir():
-            raise ValueError(f"{args.submissions!r} is not a folder (give the folder holding one folder per student)")
+            raise ValueError(_("{folder} is not a folder (give the folder holding one folder per student)").format(
+                folder=repr(args.submissions)))
         if args.jobs < 1 or args.time_limit <= 0:
-            raise ValueError("--jobs and --time-limit must be more than 0")
+            raise ValueError(_("--jobs and --time-limit must be more than 0"))
         lab = find_lab(args.lab) if args.lab else None
         chosen = rubric.use(Path(args.rubric).expanduser()) if args.rubric else rubric.active()
         settings = Settings(lab and lab.stem, args.reports and Path(args.reports).expanduser(), args.time_limit,
@@ -91,15 +92,21 @@ def main(argv) -> int:
     rows = {student: row for student, row in kept.items()
             if prints.get(student) == row.fingerprint and row.status != ERROR}
     todo = [sub for sub in submissions if sub.student not in rows]
-    say(f"chatlab: grading {len(todo)} of {len(submissions)} students in {root} ({len(rows)} unchanged since "
-        f"the last run), {args.jobs} at a time, at most {args.time_limit:g} s each")
-    say(f"chatlab: not enforced by the operating system: {LIMITS}")
+    say("chatlab: " + ngettext("grading {todo} of {count} student in {root} ({unchanged} unchanged since the last "
+                               "run), {jobs} at a time, at most {seconds} s each",
+                               "grading {todo} of {count} students in {root} ({unchanged} unchanged since the last "
+                               "run), {jobs} at a time, at most {seconds} s each", len(submissions)).format(
+        todo=len(todo), count=len(submissions), root=root, unchanged=len(rows), jobs=args.jobs,
+        seconds=f"{args.time_limit:g}"))
+    say("chatlab: " + _("not enforced by the operating system: {limits}").format(
+        limits=_(LIMITS)))  # LIMITS is not marked (guard.py imports nothing of the kit): tests/test_i18n.py checks it
     gradebook.write(csv_path, rows)
     try:
         return ClassRun(todo, prints, rows, settings, csv_path, args.jobs).run()
     except queue.Empty:  # a worker that never answered: each run is killed at its limit, so a bug of ours
-        sys.exit(f"chatlab: a student's grading gave no answer within {args.time_limit + ANSWER_MARGIN:g} s; "
-                 f"the gradebook {csv_path} holds the students who finished")
+        sys.exit("chatlab: " + _("a student's grading gave no answer within {seconds} s; the gradebook {csv} holds "
+                                 "the students who finished").format(seconds=f"{args.time_limit + ANSWER_MARGIN:g}",
+                                                                     csv=csv_path))
 
 
 def say(line: str) -> None:
@@ -140,23 +147,26 @@ class ClassRun:
                     process.kill()
             for worker in workers:
                 worker.join(30)
-            say(f"\nchatlab: stopped; the gradebook {self.csv_path} holds only the students who finished "
-                f"({len(self.rows)} of {len(self.prints)}), and a re-run grades the others")
+            say("\nchatlab: " + _("stopped; the gradebook {csv} holds only the students who finished ({done} of "
+                                  "{count}), and a re-run grades the others").format(
+                csv=self.csv_path, done=len(self.rows), count=len(self.prints)))
             return 130
         if sys.stderr.isatty():
             say("")
-        say(f"chatlab: {len(self.todo)} graded in {time.monotonic() - started:.0f} s; gradebook: {self.csv_path}"
-            + (f"; reports: {self.settings.reports}" if self.settings.reports else ""))
+        say("chatlab: " + _("{count} graded in {seconds} s; gradebook: {csv}").format(
+            count=len(self.todo), seconds=f"{time.monotonic() - started:.0f}", csv=self.csv_path)
+            + (_("; reports: {folder}").format(folder=self.settings.reports) if self.settings.reports else ""))
         return 0
 
     def progress(self, count: int, failures: int, elapsed: float, row: Row) -> None:
         left = elapsed / count * (len(self.todo) - count)
-        line = (f"chatlab: {count}/{len(self.todo)} done, {failures} failed to grade or load, "
-                f"about {left:.0f} s left")
+        line = "chatlab: " + _("{count}/{total} done, {failures} failed to grade or load, about {seconds} s left"
+                               ).format(count=count, total=len(self.todo), failures=failures, seconds=f"{left:.0f}")
         if sys.stderr.isatty():
             print(f"\r{line}   ", end="", file=sys.stderr, flush=True)
         else:
-            say(f"{line} (last: {row.student}, {row.status}, {row.grade:.0f} %, {row.seconds:.1f} s)")
+            say(line + " (" + _("last: {student}, {status}, {grade} %, {seconds} s").format(
+                student=row.student, status=row.status, grade=f"{row.grade:.0f}", seconds=f"{row.seconds:.1f}") + ")")
 
     def work(self) -> None:
         while not self.stopping.is_set():

@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # SetupError is a ValueError; find_lab raises one too
         print(f"chatlab gradescope: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {args.out} ({len(names)} files): grades {lab.stem}; on Gradescope, upload it as the "
-          "autograder and set the assignment's points to 100")
+    print(_("wrote {zip} ({count} files): grades {lab}; on Gradescope, upload it as the autograder and set the "
+            "assignment's points to 100").format(zip=args.out, count=len(names), lab=lab.stem))
     return 0
 
 

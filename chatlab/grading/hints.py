@@ -511,24 +511,15 @@ LABELS = {
     "client-stderr": {"en": "What the client wrote to stderr", "ru": "Что клиент вывел в stderr"},
     "server-received": {"en": "What the grader's server received from the client",
                         "ru": "Что тестовый сервер системы проверки получил от клиента"},
-    # How a lab's score is written everywhere (chatlab.grading.rubric.score_text).
-    "score": {"en": "{earned}/{possible} points ({percent} %)", "ru": "баллы: {earned} из {possible} ({percent} %)"},
-    "score-bonus": {"en": "{earned}/{possible} points + {bonus} bonus ({percent} %)",
-                    "ru": "баллы: {earned} из {possible} + бонус {bonus} ({percent} %)"},
-    "score-bonus-not-counted": {
-        "en": "{earned}/{possible} points ({percent} %); bonus {bonus} not counted: a required test failed",
-        "ru": "баллы: {earned} из {possible} ({percent} %); бонус {bonus} не засчитан: не пройден обязательный тест"},
     "bonus-not-counted": {"en": "Passed, but not counted: bonus points count only when every required test of "
                                 "the lab passes",
                           "ru": "Пройден, но не засчитан: бонусные баллы засчитываются, только когда пройдены "
                                 "все обязательные тесты лабораторной"},
-    # The score table at the end of a grader run (chatlab.grading.plugin).
-    "test-point": {"en": "1 point", "ru": "баллов: 1"},
-    "test-points": {"en": "{points} points", "ru": "баллов: {points}"},
+    # The score table at the end of a grader run (chatlab.grading.plugin; its numbers of points and tests are
+    # plurals, in the gettext catalog: rubric.score_text, plugin.points_text).
     "row-failed": {"en": "failed", "ru": "не пройден"},
     "row-bonus-not-earned": {"en": "bonus not earned", "ru": "бонус не получен"},
     "row-not-checkable": {"en": "not checkable here", "ru": "здесь не проверяется"},
-    "row-not-run": {"en": "tests not run: {count} ({points})", "ru": "тестов не запущено: {count} ({points})"},
     "grade": {"en": "Assignment grade: {grade} % (best lab: {lab}; rubric weights: {weights})",
               "ru": "Оценка за задание: {grade} % (лучшая лабораторная: {lab}; веса лабораторных: {weights})"},
     "grade-sum": {"en": "Assignment grade: {grade} % (the labs added up: {lab}; rubric weights: {weights})",

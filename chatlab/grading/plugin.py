@@ -33,7 +33,7 @@ from chatlab.grading.rubric import WEIGHTS, LabScore, active, assignment_grade, 
 from chatlab.grading.scenario import Scenario
 from chatlab.harness.process import let_ctrl_c_through
 from chatlab.harness.waiting import timed_out
-from chatlab.i18n import LANGUAGES, choose, use
+from chatlab.i18n import LANGUAGES, _, choose, ngettext, translation, use
 
 PASSED, FAILED, NOT_RUN, NOT_CHECKABLE = "passed", "failed", "not-run", "not-checkable"
 
@@ -118,7 +118,7 @@ def pytest_configure(config):
         target_dir(config.getoption("--target"))  # fail early and clearly on a wrong --target
     except ValueError as error:
         if config.getoption("--score-json"):
-            write_not_started(config.getoption("--score-json"), f"Grading could not start: {error}")
+            write_not_started(config.getoption("--score-json"), _("Grading could not start: {why}").format(why=error))
         raise pytest.UsageError(str(error)) from None
     let_ctrl_c_through()  # a grader started in the background must still be able to Ctrl+C a server
     if not config.pluginmanager.has_plugin("chatlab-load-check"):
@@ -198,8 +198,8 @@ def skip_reason(report, lang: str) -> str:
 # --- the score table and the results --------------------------------------------------
 
 def points_text(points: float, lang: str) -> str:
-    """"(1 point)", "(3 points)": what a test is worth, in `lang`."""
-    return label("test-point", lang) if points == 1 else label("test-points", lang).format(points=f"{points:g}")
+    """"1 point", "3 points" ("1 балл", "3 балла"): what a test is worth, in `lang`."""
+    return ngettext("{n} point", "{n} points", points, lang).format(n=f"{points:g}")
 
 
 def lost_rows(results: list[Result], lang: str) -> list[str]:
@@ -218,8 +218,8 @@ def lost_rows(results: list[Result], lang: str) -> list[str]:
         rows.append(f"    {label(kind, lang)}: {result.name} ({points_text(result.points, lang)})"
                     + (f": {result.note}" if result.note else ""))
     for note, skipped in not_run.items():
-        count = label("row-not-run", lang).format(count=len(skipped),
-                                                  points=points_text(sum(r.points for r in skipped), lang))
+        count = ngettext("{count} test not run ({points})", "{count} tests not run ({points})", len(skipped),
+                         lang).format(count=len(skipped), points=points_text(sum(r.points for r in skipped), lang))
         rows.append(f"    {count}: {note}")
     return rows
 
@@ -244,8 +244,8 @@ def pytest_terminal_summary(terminalreporter, config):
     path = config.getoption("--score-json")
     if not scores.results:
         if path:
-            write_not_started(path, "Grading could not start: no graded test was selected "
-                                    "(does -k match a test's name?)")
+            write_not_started(path, _("Grading could not start: {why}").format(
+                why=_("no graded test was selected (does -k match a test's name?)")))
         return
     lang = config.getoption("--lang")
     terminalreporter.section("chatlab score")
@@ -263,6 +263,14 @@ def test_words(name: str) -> str:
     return base.removeprefix("test_").replace("_", " ") + (f" [{rest}" if bracket else "")
 
 
+def test_title(name: str, lang: str) -> str:
+    """A test's title as Gradescope shows it, in `lang`: its words (test_words), the Russian title being the
+    catalog's translation of them ("two clients chat" -> "два клиента переписываются"), its parameters as they
+    are. tests/test_gradescope.py checks that every test of grader/ has one."""
+    base, bracket, rest = name.partition("[")
+    return translation(lang).gettext(test_words(base)) + (f" [{rest}" if bracket else "")
+
+
 def without_rerun(output: str, lang: str) -> str:
     """A failure's story without its local "re-run only this test" command, which means nothing on Gradescope."""
     prefix = f"{label('rerun', lang)}: "
@@ -276,7 +284,7 @@ def gradescope_test(result: Result, lab_score: LabScore, lang: str) -> dict:
     the points cannot for a bonus test (max_score 0); "extra_data" keeps what the points cannot say (the
     test's identifier, its points, its outcome, the diagnoses), for the notebook's report and the kit's tests."""
     counted = result.passed and (not result.bonus or lab_score.counted_bonus > 0)
-    return {"name": f"{result.lab}: {test_words(result.name)}", "tags": [result.lab],
+    return {"name": f"{result.lab}: {test_title(result.name, lang)}", "tags": [result.lab],
             "score": result.points if counted else 0, "max_score": 0 if result.bonus else result.points,
             "status": "passed" if result.passed else "failed",
             "output": label("bonus-not-counted", lang) if result.passed and not counted
@@ -291,7 +299,8 @@ GRADE_OUT_OF = 100  # the score is the rubric's grade in percent: the Gradescope
 
 def score_markdown(table: str, grade: float) -> str:
     """The top-level output: the grade, then the score table as the terminal shows it (preformatted)."""
-    return f"**Grade: {grade:.0f} of {GRADE_OUT_OF}**\n\n```\n{table}\n```"
+    return "**" + _("Grade: {grade} of {out_of}").format(grade=f"{grade:.0f}", out_of=GRADE_OUT_OF) + \
+        f"**\n\n```\n{table}\n```"
 
 
 def write_results(path: str, results: dict) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Protocol
 
 from chatlab.catalog import LABS
-from chatlab.grading.hints import label
+from chatlab.i18n import N_, ngettext, translation
 
 DEFAULT_RUBRIC = Path(__file__).with_name("rubric.toml")
 RUBRIC_VARIABLE = "CHATLAB_RUBRIC"   # a rubric file's path, for the grader's processes
@@ -182,13 +182,17 @@ def lab_percent(score: LabScore) -> float:
 
 def score_text(score: LabScore, lang: str = "en") -> str:
     """A lab's score as every report writes it, e.g. "84/84 points + 3 bonus (100 %)" or
-    "80/84 points (95 %); bonus 3 not counted: a required test failed"."""
+    "80/84 points (95 %); bonus 3 not counted: a required test failed" (in Russian "80 из 84 баллов ...")."""
+    points = ngettext("{earned}/{possible} point", "{earned}/{possible} points", score.possible, lang).format(
+        earned=f"{score.earned:g}", possible=f"{score.possible:g}")
     if not score.bonus or _active.bonus == "never":
-        key = "score"
+        text = N_("{points} ({percent} %)")
+    elif score.counted_bonus:
+        text = N_("{points} + {bonus} bonus ({percent} %)")
     else:
-        key = "score-bonus" if score.counted_bonus else "score-bonus-not-counted"
-    return label(key, lang).format(earned=f"{score.earned:g}", possible=f"{score.possible:g}",
-                                   bonus=f"{score.bonus:g}", percent=f"{lab_percent(score):.0f}")
+        text = N_("{points} ({percent} %); bonus {bonus} not counted: a required test failed")
+    return translation(lang).gettext(text).format(points=points, bonus=f"{score.bonus:g}",
+                                                  percent=f"{lab_percent(score):.0f}")
 
 
 def assignment_grade(scores: dict[str, LabScore | tuple[float, float]]) -> tuple[float, str]:

@@ -21,7 +21,7 @@ from chatlab.grading.hints import HINTS, feature, hint, label
 from chatlab.grading.student_client import StudentClient
 from chatlab.harness.clients import ScriptedClient
 from chatlab.harness.waiting import ExpectationError, describe, shorten
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 from chatlab.sandbox.server_process import ServerProcess, SubmissionError
 
 
@@ -179,8 +179,10 @@ class Scenario:
         for client in self.student_clients:
             printed = client.printed + ([client.partial] if client.partial else [])
             parts.append(f"{label('printed', lang)} ({client.name}, "
-                         + _("{count} characters").format(count=client.chars) + "):"
-                         + ("\n  (" + _("{count} earlier lines").format(count=len(printed) - 12) + ")"
+                         + ngettext("{count} character", "{count} characters", client.chars).format(
+                             count=client.chars) + "):"
+                         + ("\n  (" + ngettext("{count} earlier line", "{count} earlier lines", len(printed) - 12
+                                               ).format(count=len(printed) - 12) + ")"
                             if len(printed) > 12 else "")
                          + "".join(f"\n  {shorten(line)}" for line in printed[-12:])
                          + ("" if printed else " " + _("nothing")))

@@ -29,7 +29,7 @@ from typing import Callable
 from chatlab.catalog import Lab, lab_file
 from chatlab.harness.process import Process
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 from chatlab.sandbox import client_shim
 
 NEWLINE = b"\n"
@@ -157,7 +157,8 @@ class StudentClient:
     def type(self, text: str) -> None:
         """Type `text` and press Enter."""
         self._step(_("you type {text} into {name}").format(text=repr(text), name=self.name) if len(text) < 80
-                   else _("you type a line of {count} characters into {name}: {text}").format(
+                   else ngettext("you type a line of {count} character into {name}: {text}",
+                                 "you type a line of {count} characters into {name}: {text}", len(text)).format(
                        count=len(text), name=self.name, text=shorten(text.encode())))
         try:
             self.process.send(text + "\n")
@@ -209,10 +210,15 @@ class StudentClient:
             raise ExpectationError(_("{name} failed: {why}").format(name=self.name, why=self.aborted))
         if max_output is not None and printed > max_output:
             blank = sum(1 for line in tail if not line.strip())
-            raise ExpectationError((_("{name} kept printing: {count} characters of empty lines instead of stopping; "
-                                      "its last lines: {tail}") if blank == len(tail) else
-                                    _("{name} kept printing: {count} characters instead of stopping; its last lines: "
-                                      "{tail}")).format(name=self.name, count=printed, tail=describe(tail)))
+            raise ExpectationError((ngettext("{name} kept printing: {count} character of empty lines instead of "
+                                             "stopping; its last lines: {tail}",
+                                             "{name} kept printing: {count} characters of empty lines instead of "
+                                             "stopping; its last lines: {tail}", printed) if blank == len(tail) else
+                                    ngettext("{name} kept printing: {count} character instead of stopping; its last "
+                                             "lines: {tail}",
+                                             "{name} kept printing: {count} characters instead of stopping; its last "
+                                             "lines: {tail}", printed)).format(name=self.name, count=printed,
+                                                                               tail=describe(tail)))
         code = self.process.popen.poll()
         try:
             code = self.process.popen.wait(max(0.0, deadline - time.monotonic()))

@@ -17,6 +17,7 @@ import time
 
 from chatlab.harness.clients import DatagramClient
 from chatlab.harness.waiting import WAIT, ExpectationError
+from chatlab.i18n import _, ngettext
 
 RESEND_EVERY = 0.2    # seconds: this client's fixed retransmission timeout, well above a loaded machine's round trip
 DATA = re.compile(rb"D (\d+) (.*)", re.S)
@@ -89,10 +90,14 @@ class ReliableDatagramClient(DatagramClient):
             with self._arrived:
                 if self._arrived.wait_for(lambda: self.acked >= seq or self.aborted, RESEND_EVERY):
                     if self.aborted:
-                        raise ExpectationError(f"{self.name} could not send {text!r}: {self.aborted}", client=self,
-                                               kind="aborted")
+                        raise ExpectationError(_("{name} could not send {data}: {error}").format(
+                            name=self.name, data=repr(text), error=self.aborted), client=self, kind="aborted")
                     return sends
             if time.monotonic() >= deadline:
                 break
-        raise ExpectationError(f"{self.name} sent {datagram!r} {sends} times in {timeout:g} s, and the server "
-                               f"never acknowledged it (with 'A {seq}')", client=self, kind="timeout")
+        raise ExpectationError(ngettext("{name} sent {datagram} {sends} time in {seconds} s, and the server never "
+                                        "acknowledged it (with 'A {seq}')",
+                                        "{name} sent {datagram} {sends} times in {seconds} s, and the server never "
+                                        "acknowledged it (with 'A {seq}')", sends).format(
+            name=self.name, datagram=repr(datagram), sends=sends, seconds=f"{timeout:g}", seq=seq),
+            client=self, kind="timeout")

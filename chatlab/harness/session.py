@@ -43,7 +43,7 @@ def stand_in(lab: Lab, role: str, target="solutions"):
         return target
     if "not implemented yet" in lab_file(lab, role, "labs").read_text(encoding="utf-8"):
         raise ReferenceMissing(NO_REFERENCE.format(file=f"labs/{lab.stem}/{role}.py"))
-    print(f"the reference is not in this kit: running your labs/{lab.stem}/{role}.py instead")
+    print(_("the reference is not in this kit: running your {file} instead").format(file=f"labs/{lab.stem}/{role}.py"))
     return "labs"
 
 

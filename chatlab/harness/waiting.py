@@ -10,7 +10,7 @@ import re
 import threading
 from typing import Callable, Generic, TypeVar
 
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 
 WAIT = 5.0          # seconds any single expectation may take before it is a failure
 # What a server's silence probe says when every thread of it waits (ServerProcess.silence): a
@@ -62,15 +62,20 @@ def shorten(data: bytes | str, limit: int = 120) -> str:
     """repr() of `data` (bytes on the wire, or a printed line), cut in the middle if long."""
     if len(data) <= limit:
         return repr(data)
-    unit = _("bytes") if isinstance(data, bytes) else _("characters")
-    return f"{data[:limit // 2]!r} ... ({len(data) - limit} {unit}) ... {data[-limit // 2:]!r}"
+    left = len(data) - limit
+    cut = (ngettext("{count} byte", "{count} bytes", left) if isinstance(data, bytes)
+           else ngettext("{count} character", "{count} characters", left)).format(count=left)
+    return f"{data[:limit // 2]!r} ... ({cut}) ... {data[-limit // 2:]!r}"
 
 
 def describe(lines: list, most: int = 8) -> str:
     """The last `most` lines (bytes or str), shortened, and how many came before them."""
     shown = ", ".join(shorten(line) for line in lines[-most:])
     earlier = len(lines) - most
-    return f"[{shown}]" if earlier <= 0 else _("{earlier} lines, then [{shown}]").format(earlier=earlier, shown=shown)
+    if earlier <= 0:
+        return f"[{shown}]"
+    return ngettext("{earlier} line, then [{shown}]", "{earlier} lines, then [{shown}]", earlier).format(
+        earlier=earlier, shown=shown)
 
 
 Event = TypeVar("Event")

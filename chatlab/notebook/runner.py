@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chatlab.catalog import DEFAULT_TARGET, KIT_ROOT, LABS, NOTEBOOKS_DIR, START_HERE, find_lab, target_dir, whose_code
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 from chatlab.notebook.check import TARGET_VARIABLE
 from chatlab.notebook.language import DEFAULT_LANG, LANG_VARIABLE, LANGUAGES
 
@@ -170,14 +170,19 @@ def main(argv: list[str] | None = None) -> int:
         target = args.target if args.target in ("labs", "solutions") else str(target_dir(args.target))
     except ValueError as error:
         parser.error(str(error))
-    print(f"chatlab: the notebooks' check cells grade {whose_code(target)}", file=sys.stderr, flush=True)
+    print("chatlab: " + _("the notebooks' check cells grade {whose}").format(whose=whose_code(target)),
+          file=sys.stderr, flush=True)
     failed = 0
     for path in paths:
-        print(f"{path.name}: running ...", flush=True)
+        print(_("{notebook}: running ...").format(notebook=path.name), flush=True)
         executed = execute(path, target)
-        written = f", written to {write_html(executed, args.html)}" if args.html else ""
-        kept = f" ({len(executed.recorded)} cells need the reference: recorded outputs kept)" if executed.recorded else ""
-        print(f"{path.name}: {'ok' if not executed.errors else 'FAILED'} in {executed.seconds:.1f} s{kept}{written}")
+        written = _(", written to {file}").format(file=write_html(executed, args.html)) if args.html else ""
+        kept = (" (" + ngettext("{count} cell needs the reference: recorded outputs kept",
+                                "{count} cells need the reference: recorded outputs kept",
+                                len(executed.recorded)).format(count=len(executed.recorded)) + ")"
+                if executed.recorded else "")
+        print((_("{notebook}: ok in {seconds} s") if not executed.errors else _("{notebook}: FAILED in {seconds} s"))
+              .format(notebook=path.name, seconds=f"{executed.seconds:.1f}") + kept + written)
         for error in executed.errors:
             print(f"    {error}")
         failed += bool(executed.errors)
