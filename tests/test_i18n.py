@@ -80,8 +80,7 @@ COMMANDS = ("serve", "connect", "demo", "grade", "grade-all", "bench", "notebook
 VOCABULARY = frozenset(COMMANDS) | {"labs", "solutions", "en", "ru", "lab", "stdout", "listening", "on", "chatlab"}
 
 
-# bench is left out for now: its help is being translated on another branch (it joins this list once merged).
-HELPED = ("",) + tuple(command for command in COMMANDS if command != "bench")
+HELPED = ("",) + COMMANDS
 # How Russian is asked for: a Russian locale, or --lang ru (under an English locale) before or after the command.
 ASKED = {"locale": ("ru_RU.UTF-8", [], []), "flag-before": ("C.UTF-8", ["--lang", "ru"], []),
          "flag-after": ("C.UTF-8", [], ["--lang=ru"])}
