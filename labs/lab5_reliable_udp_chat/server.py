@@ -82,9 +82,11 @@ class Peer:
         return self.unacked[min(self.unacked)] if self.unacked else None
 
     def acknowledged(self, seq, now):
-        """An "A seq" arrived: forget every line up to `seq`, measuring the round trip of those
-        sent only once (a retransmitted line's acknowledgement may answer any of its copies)."""
-        # TODO: ignore an ack beyond what was sent; drop each acknowledged line; measure lines sent once
+        """An "A seq" arrived: forget every line up to `seq`; measure the round trip of line `seq`
+        unless a line it covers was sent twice (Karn's rule: that acknowledgement may answer any
+        copy, and a line that waited at the receiver behind the lost one would look slow); without
+        a sample, a backed-off timeout stays as it is."""
+        # TODO: ignore an ack beyond what was sent; drop each line it covers; measure unless one was resent
         raise NotImplementedError("not implemented yet: Peer.acknowledged")
 
 

@@ -97,15 +97,16 @@ class Peer:
         return self.unacked[min(self.unacked)] if self.unacked else None
 
     def acknowledged(self, seq, now):
-        """An "A seq" arrived: forget every line up to `seq`, measuring the round trip of those
-        sent only once (a retransmitted line's acknowledgement may answer any of its copies)."""
-        # BEGIN SOLUTION: ignore an ack beyond what was sent; drop each acknowledged line; measure lines sent once
+        """An "A seq" arrived: forget every line up to `seq`; measure the round trip of line `seq`
+        unless a line it covers was sent twice (Karn's rule: that acknowledgement may answer any
+        copy, and a line that waited at the receiver behind the lost one would look slow); without
+        a sample, a backed-off timeout stays as it is."""
+        # BEGIN SOLUTION: ignore an ack beyond what was sent; drop each line it covers; measure unless one was resent
         if not self.unacked or seq > max(self.unacked):
             return
-        for number in [n for n in self.unacked if n <= seq]:
-            _, first_sent, tries, _ = self.unacked.pop(number)
-            if tries == 1:
-                self.round_trip.measured(now - first_sent)
+        covered = [self.unacked.pop(number) for number in sorted(self.unacked) if number <= seq]
+        if covered and all(tries == 1 for _, _, tries, _ in covered):
+            self.round_trip.measured(now - covered[-1][1])
         # END SOLUTION
 
 
