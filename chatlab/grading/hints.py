@@ -370,6 +370,15 @@ HINTS = {
               "Подтверждайте наибольший номер, доставленный по порядку, и только после доставки, но не номер "
               "строки, которая ещё ждёт заполнения пропуска.",
     },
+    "rudp-client-ack": {
+        "en": "The client's receiving thread must answer every 'D n line' from the server with 'A k', k the highest "
+              "line printed so far in order (a copy too), and print each new line as it comes, while input() waits "
+              "for the keyboard: the server sends a line again and again until it is acknowledged.",
+        "ru": "Поток приёма клиента должен отвечать на каждую 'D n строка' от сервера подтверждением 'A k', где k — "
+              "наибольший номер строки, уже напечатанной по порядку (и на копию тоже), и печатать каждую новую "
+              "строку сразу, пока input() ждёт ввода с клавиатуры: сервер отправляет строку снова и снова, пока её "
+              "не подтвердят.",
+    },
     "rudp-give-up": {
         "en": "A peer that never acknowledges is gone: after max_tries sends of one line, give it up (forget the "
               "member, tell the room '* NICK left') instead of retrying for ever.",
