@@ -14,6 +14,12 @@ from chatlab.harness.waiting import describe
 from chatlab.i18n import _
 
 LAB = find_lab("lab5")
+# What a scenario needs working before it gets to its point (Scenario.setting_up): when one of those steps
+# fails, the report points to the test that checks it.
+FEATURE_TESTS = {
+    "joining": "test_the_client_joins_as_line_1_then_sends_each_typed_line_as_the_next_numbered_utf8_datagram",
+    "acknowledging": "test_each_line_from_the_server_is_acknowledged_by_number_and_printed_while_nothing_is_typed",
+}
 NICK = "Иван"
 RETRANSMIT_WAIT = 3.0   # seconds: the first timeout is 0.5 s, doubled up to 1 s (PROTOCOL.md); generous under load
 
@@ -22,7 +28,8 @@ def joined(scenario):
     """The grader's server and the student's client, whose line 1, `/join Иван`, was acknowledged."""
     server = scenario.fake_server()
     client = scenario.student_client(server, NICK)
-    server.expect_data(1, f"/join {NICK}")
+    with scenario.setting_up("joining"):
+        server.expect_data(1, f"/join {NICK}")
     return server, client
 
 
@@ -79,9 +86,10 @@ def test_each_line_from_the_server_is_acknowledged_by_number_and_printed_while_n
 @pytest.mark.points(3, hint="rudp-duplicate")
 def test_a_copy_of_a_line_is_acknowledged_again_but_printed_once(scenario):
     server, client = joined(scenario)
-    server.send_data(1, f"* welcome {NICK}")
-    server.expect_ack(1)
-    client.expect_printed(f"* welcome {NICK}")
+    with scenario.setting_up("acknowledging"):
+        server.send_data(1, f"* welcome {NICK}")
+        server.expect_ack(1)
+        client.expect_printed(f"* welcome {NICK}")
     server.send_data(1, f"* welcome {NICK}", _("(a copy: as if the client's 'A 1' had been lost on the way)"))
     server.expect_ack(1)
     server.send_data(2, "[bob] after the copy")

@@ -281,7 +281,12 @@ class FakeServer:
                     sock.close()
 
     def transcript(self) -> str:
-        """What the client sent, for a story."""
+        """What the client sent, for a story (over UDP, with the datagrams that arrived since the last read)."""
+        while self.transport == "udp" and select.select([self.sock], [], [], 0)[0]:
+            try:
+                self.received.append(self.sock.recvfrom(65535)[0])
+            except OSError:
+                break
         shown = describe(self.received, most=8)
         if self.partial:
             shown += ", " + _("then {data} with no newline after it").format(data=shorten(self.partial))
@@ -334,7 +339,10 @@ class ReliableFakeServer(FakeServer):
                                                                                     number=number)
             return problem
 
-        self._take(self._what(wanted), [wanted], judge, timeout)
+        what = self._what(wanted)
+        if any(got.removesuffix(b"\n").removesuffix(b"\r") == wanted for got in self.received[:self._cursor]):
+            what = _("{datagram} again (a retransmission)").format(datagram=what)
+        self._take(what, [wanted], judge, timeout)
         if ack:
             self.ack(number)
 

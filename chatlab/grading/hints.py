@@ -497,6 +497,8 @@ FEATURES = {
     "joining": {"en": "joining (the nickname, the welcome, the join notice)",
                 "ru": "вход в чат (ник, приветствие, уведомление о входе)"},
     "leaving": {"en": "leaving (the '* nick left' notice)", "ru": "выход из чата (уведомление '* nick left')"},
+    "acknowledging": {"en": "acknowledging the server's lines ('A n')",
+                      "ru": "подтверждение строк сервера ('A n')"},
     "quitting": {"en": "/quit", "ru": "команда /quit"},
     "relaying": {"en": "relaying a line to the others", "ru": "пересылка строки остальным"},
 }
