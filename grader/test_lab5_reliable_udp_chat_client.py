@@ -134,7 +134,8 @@ def test_garbage_a_number_far_ahead_and_an_acknowledgement_for_nothing_are_ignor
 
 @pytest.mark.points(2, hint="client-quit")
 def test_at_the_end_of_input_the_client_sends_slash_leave_as_its_next_line_and_exits(scenario):
-    server, client = joined(scenario)
+    server, client = welcomed(scenario)
     client.end_input()
     server.expect_data(2, "/leave")
+    server.send_data(2, "* bye")
     client.wait_exit()
