@@ -47,7 +47,7 @@ def check(ok: bool, problem: str) -> None:
         raise AssertionError(problem)
 
 
-@pytest.mark.points(3, hint="rudp-protocol")
+@pytest.mark.points(3, hint="rudp-client-send")
 def test_the_client_joins_as_line_1_then_sends_each_typed_line_as_the_next_numbered_utf8_datagram(scenario):
     server, client = joined(scenario)
     server.send_data(1, f"* welcome {NICK}")
@@ -57,7 +57,7 @@ def test_the_client_joins_as_line_1_then_sends_each_typed_line_as_the_next_numbe
     server.expect_data(3, "/users")
 
 
-@pytest.mark.points(3, hint="rudp-retransmit")
+@pytest.mark.points(3, hint="rudp-client-retransmit")
 def test_a_line_that_is_not_acknowledged_is_sent_again_and_the_next_waits_for_its_acknowledgement(scenario):
     server, client = joined(scenario)
     client.type("first")
@@ -130,6 +130,15 @@ def test_garbage_a_number_far_ahead_and_an_acknowledgement_for_nothing_are_ignor
                          "printed").format(lines=describe(ignored)))
     client.type("after the garbage")
     server.expect_data(2, "after the garbage")
+
+
+@pytest.mark.points(2, hint="client-decode")
+def test_a_line_that_is_not_utf8_is_shown_and_does_not_stop_the_client(scenario):
+    server, client = welcomed(scenario)
+    server.send_bytes(b"D 2 [bob] \xff\xfe not utf-8\n", _("(not UTF-8)"))
+    client.expect_printed("not utf-8")
+    server.send_data(3, "[bob] still here")
+    client.expect_printed("[bob] still here")
 
 
 @pytest.mark.points(2, hint="client-quit")
