@@ -15,6 +15,7 @@ import time
 from typing import Callable
 
 from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
+from chatlab.harness.reliable import Datagram, parse
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
 from chatlab.i18n import _
 
@@ -148,21 +149,33 @@ class FakeServer:
         `skip`, any other message before `text` is skipped too.
         """
         wanted = text.encode("utf-8")
+
+        def judge(got: bytes):
+            message = got.removesuffix(b"\n") if self.transport == "udp" else got
+            message = message.removesuffix(b"\r")
+            if message == wanted:
+                return True
+            if skip or (self.transport == "udp" and message == b"/ping" and text != "/ping"):
+                return None
+            return _("the grader's server expected {wanted} from the client, but it sent {got}").format(
+                wanted=self._what(wanted), got=shorten(got if self.transport == "udp" else got + NEWLINE))
+
+        self._take(self._what(wanted), [wanted], judge, timeout)
+
+    def _take(self, what: str, wanted: list[bytes], judge: Callable[[bytes], bool | str | None],
+              timeout: float) -> bytes:
+        """Read the client's messages in turn until `judge(message)` takes one (True: it is returned);
+        None skips a message, a str is a problem (raised). `what` names what is waited for."""
         deadline = time.monotonic() + timeout
         while True:
             while self._cursor < len(self.received):
                 got = self.received[self._cursor]
                 self._cursor += 1
-                message = got.removesuffix(b"\n") if self.transport == "udp" else got
-                message = message.removesuffix(b"\r")
-                if message == wanted:
-                    return
-                if skip or (self.transport == "udp" and message == b"/ping" and text != "/ping"):
-                    continue
-                raise ExpectationError(_("the grader's server expected {wanted} from the client, but it sent {got}")
-                                       .format(wanted=self._what(wanted),
-                                               got=shorten(got if self.transport == 'udp' else got + NEWLINE)),
-                                       client=self.client, wanted=[wanted], seen=[got], kind="unexpected")
+                verdict = judge(got)
+                if verdict is True:
+                    return got
+                if verdict is not None:
+                    raise ExpectationError(verdict, client=self.client, wanted=wanted, seen=[got], kind="unexpected")
             why = self._read_more(deadline)
             if why:
                 if why == "the wait ran out":
@@ -170,9 +183,9 @@ class FakeServer:
                 sent = ("; " + _("then it sent {data} with no newline after it").format(data=shorten(self.partial))
                         if self.partial else "")
                 raise ExpectationError(_("the grader's server expected {wanted} from the client, but {why}; it "
-                                         "received {seen}").format(wanted=self._what(wanted), why=why,
+                                         "received {seen}").format(wanted=what, why=why,
                                                                    seen=describe(self.received[self._cursor:])) + sent,
-                                       client=self.client, wanted=[wanted], seen=self.received[self._cursor:],
+                                       client=self.client, wanted=wanted, seen=self.received[self._cursor:],
                                        kind="exited" if self._ended else "timeout")
 
     def _what(self, wanted: bytes) -> str:
@@ -268,7 +281,12 @@ class FakeServer:
                     sock.close()
 
     def transcript(self) -> str:
-        """What the client sent, for a story."""
+        """What the client sent, for a story (over UDP, with the datagrams that arrived since the last read)."""
+        while self.transport == "udp" and select.select([self.sock], [], [], 0)[0]:
+            try:
+                self.received.append(self.sock.recvfrom(65535)[0])
+            except OSError:
+                break
         shown = describe(self.received, most=8)
         if self.partial:
             shown += ", " + _("then {data} with no newline after it").format(data=shorten(self.partial))
@@ -280,3 +298,86 @@ class FakeServer:
             elif self.eof:
                 shown += ", " + _("then the client closed its side")
         return shown
+
+
+class ReliableFakeServer(FakeServer):
+    """The grader's scripted UDP server speaking lab 5 (PROTOCOL.md, "Lab 5"): numbered lines, acknowledgements.
+
+    The test says each step: `expect_data(n, line)` waits for the client's `D n line` (and
+    acknowledges it, unless told not to), `expect_ack(n)` for its `A n`; `send_data(n, line)`
+    and `ack(n)` send. Nothing is sent again behind the test's back: over loopback nothing is
+    lost, and a test that wants a copy sends one. While waiting for one kind, the other
+    kind's routine traffic is skipped: the client's acknowledgements while a data datagram is
+    awaited, copies of lines already acknowledged at any time. Datagrams are read with
+    chatlab.harness.reliable.parse, the reading the grader's scripted reliable client uses.
+    """
+
+    def __init__(self, step: Callable[[str], None] = quiet):
+        super().__init__("udp", step)
+        self.acked = 0      # the highest line of the client's this server acknowledged
+
+    def _read(self, got: bytes) -> Datagram | None:
+        return parse(got.removesuffix(b"\n").removesuffix(b"\r"))
+
+    def expect_data(self, number: int, line: str, timeout: float = WAIT, ack: bool = True) -> None:
+        """Wait for the client's data datagram `D number line` (UTF-8); then send `A number` if `ack`."""
+        wanted = f"D {number} {line}".encode("utf-8")
+
+        def judge(got: bytes):
+            datagram = self._read(got)
+            if datagram is not None and (datagram.kind == "A" or datagram.number < number):
+                return None  # an acknowledgement, or a copy of an earlier line (sent before its "A" arrived)
+            if datagram is not None and datagram.number == number and datagram.line == line.encode("utf-8"):
+                return True
+            problem = _("the grader's server expected {wanted} from the client, but it sent {got}").format(
+                wanted=self._what(wanted), got=shorten(got))
+            if datagram is None:
+                return problem + _(", which is neither 'D n line' nor 'A n'")
+            if datagram.number > number:
+                return problem + _(": line {later} before line {number} was acknowledged (one line in flight at a "
+                                   "time: the next only after 'A {number}')").format(later=datagram.number,
+                                                                                    number=number)
+            return problem
+
+        what = self._what(wanted)
+        if any(got.removesuffix(b"\n").removesuffix(b"\r") == wanted for got in self.received[:self._cursor]):
+            what = _("{datagram} again (a retransmission)").format(datagram=what)
+        self._take(what, [wanted], judge, timeout)
+        if ack:
+            self.ack(number)
+
+    def expect_ack(self, number: int, timeout: float = WAIT, up_to: int | None = None) -> int:
+        """Wait for the client's `A number` (or any of `A number` to `A up_to`); return the number acknowledged.
+
+        Lower acknowledgements are skipped (answers to earlier lines that crossed), and so are
+        copies of the client's lines already acknowledged; anything else is a problem.
+        """
+        highest = number if up_to is None else up_to
+        wanted = f"A {number}".encode()
+        what = self._what(wanted) if up_to is None else _("an acknowledgement from {low} to {high}").format(
+            low=shorten(wanted), high=shorten(f"A {up_to}".encode()))
+
+        def judge(got: bytes):
+            datagram = self._read(got)
+            if datagram is not None and datagram.kind == "A":
+                if datagram.number < number:
+                    return None  # the answer to an earlier line, or a lower one than wanted: the wanted one may follow
+                if datagram.number <= highest:
+                    return True
+            elif datagram is not None and datagram.number <= self.acked:
+                return None  # a copy of a line already acknowledged, sent before its "A" arrived
+            return _("the grader's server expected {wanted} from the client, but it sent {got}").format(
+                wanted=what, got=shorten(got))
+
+        got = self._take(what, [wanted], judge, timeout)
+        return self._read(got).number
+
+    def ack(self, number: int) -> None:
+        """Send `A number`: every line of the client's up to `number` arrived."""
+        self.acked = max(self.acked, number)
+        self.send_bytes(f"A {number}\n".encode())
+
+    def send_data(self, number: int, line: str, note: str = "") -> None:
+        """Send the client the data datagram `D number line` (UTF-8, ending in b"\\n", as the lab 5 server does)."""
+        shown = "" if line.isascii() else f"({shorten(line)})"
+        self.send_bytes(f"D {number} {line}\n".encode("utf-8"), " ".join(part for part in (shown, note) if part))

@@ -370,6 +370,31 @@ HINTS = {
               "Подтверждайте наибольший номер, доставленный по порядку, и только после доставки, но не номер "
               "строки, которая ещё ждёт заполнения пропуска.",
     },
+    "rudp-client-send": {
+        "en": "The client numbers its own lines: 'D 1 /join NICK' first, then 'D 2 ...', 'D 3 ...' for each typed "
+              "line, in UTF-8, and sends line n + 1 only after 'A n' came (stop-and-wait: Sender.send returns once "
+              "its line is acknowledged).",
+        "ru": "Клиент нумерует свои строки сам: сначала 'D 1 /join NICK', затем 'D 2 ...', 'D 3 ...' для каждой "
+              "введённой строки, в UTF-8, и отправляет строку n + 1 только после того, как пришло 'A n' (протокол "
+              "с остановкой и ожиданием: Sender.send возвращает управление, когда его строка подтверждена).",
+    },
+    "rudp-client-retransmit": {
+        "en": "Wait for a line's acknowledgement with a timeout (Condition.wait_for(..., timeout)), not for ever: "
+              "when none comes, send the same 'D n line' again, doubling the timeout up to 1 s, and never send line "
+              "n + 1 before 'A n'.",
+        "ru": "Ждите подтверждения строки с тайм-аутом (Condition.wait_for(..., timeout)), а не бесконечно: если "
+              "оно не пришло, снова отправьте ту же 'D n строка', удваивая тайм-аут (не больше 1 с), и никогда не "
+              "отправляйте строку n + 1 раньше 'A n'.",
+    },
+    "rudp-client-ack": {
+        "en": "The client's receiving thread must answer every 'D n line' from the server with 'A k', k the highest "
+              "line printed so far in order (a copy too), and print each new line as it comes, while input() waits "
+              "for the keyboard: the server sends a line again and again until it is acknowledged.",
+        "ru": "Поток приёма клиента должен отвечать на каждую 'D n строка' от сервера подтверждением 'A k', где k — "
+              "наибольший номер строки, уже напечатанной по порядку (и на копию тоже), и печатать каждую новую "
+              "строку сразу, пока input() ждёт ввода с клавиатуры: сервер отправляет строку снова и снова, пока её "
+              "не подтвердят.",
+    },
     "rudp-give-up": {
         "en": "A peer that never acknowledges is gone: after max_tries sends of one line, give it up (forget the "
               "member, tell the room '* NICK left') instead of retrying for ever.",
@@ -488,6 +513,8 @@ FEATURES = {
     "joining": {"en": "joining (the nickname, the welcome, the join notice)",
                 "ru": "вход в чат (ник, приветствие, уведомление о входе)"},
     "leaving": {"en": "leaving (the '* nick left' notice)", "ru": "выход из чата (уведомление '* nick left')"},
+    "acknowledging": {"en": "acknowledging the server's lines ('A n')",
+                      "ru": "подтверждение строк сервера ('A n')"},
     "quitting": {"en": "/quit", "ru": "команда /quit"},
     "relaying": {"en": "relaying a line to the others", "ru": "пересылка строки остальным"},
 }

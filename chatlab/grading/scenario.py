@@ -16,7 +16,7 @@ import time
 
 from chatlab.catalog import Lab
 from chatlab.grading.diagnosis import VAGUE, diagnose
-from chatlab.grading.fake_server import FakeServer
+from chatlab.grading.fake_server import FakeServer, ReliableFakeServer
 from chatlab.grading.hints import HINTS, feature, hint, label
 from chatlab.grading.student_client import StudentClient
 from chatlab.harness.clients import ScriptedClient
@@ -106,8 +106,10 @@ class Scenario:
             return host.join(*nicks, step=self.step)
 
     def fake_server(self) -> FakeServer:
-        """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client."""
-        server = FakeServer(self.lab.transport, step=self.step)
+        """A scripted server of the grader's (the lab's transport, 127.0.0.1, port 0) for a student's client;
+        for lab 5 one that speaks numbered lines and acknowledgements (ReliableFakeServer)."""
+        server = (ReliableFakeServer(step=self.step) if self.lab.reliable
+                  else FakeServer(self.lab.transport, step=self.step))
         self.fake_servers.append(server)
         self.step(_("the grader's server listens on 127.0.0.1 port {port} ({transport})").format(
             port=server.port, transport=self.lab.transport.upper()))

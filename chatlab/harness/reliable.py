@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import NamedTuple
 
 from chatlab.harness.clients import DatagramClient
 from chatlab.harness.waiting import WAIT, ExpectationError
@@ -22,6 +23,26 @@ from chatlab.i18n import _, ngettext
 RESEND_EVERY = 0.2    # seconds: this client's fixed retransmission timeout, well above a loaded machine's round trip
 DATA = re.compile(rb"D (\d+) (.*)", re.S)
 ACK = re.compile(rb"A (\d+)")
+
+
+class Datagram(NamedTuple):
+    """A lab 5 datagram, read: `A number` (an acknowledgement) or `D number line` (a numbered line)."""
+    kind: str          # "A" or "D"
+    number: int
+    line: bytes = b""  # a data datagram's line, as it came
+
+
+def parse(data: bytes) -> Datagram | None:
+    """`data` read as lab 5's `A n` or `D n line` (the whole of it); None if it is neither.
+
+    The one reading of the protocol's two datagrams, for the grader's scripted client (here)
+    and its scripted server (chatlab.grading.fake_server). A trailing b"\\n" is the caller's to take off.
+    """
+    if ack := ACK.fullmatch(data):
+        return Datagram("A", int(ack.group(1)))
+    if line := DATA.fullmatch(data):
+        return Datagram("D", int(line.group(1)), line.group(2))
+    return None
 
 
 class ReliableDatagramClient(DatagramClient):
@@ -43,13 +64,15 @@ class ReliableDatagramClient(DatagramClient):
         self._handle(data)
 
     def _handle(self, data: bytes) -> None:
-        ack, line = ACK.fullmatch(data), DATA.fullmatch(data)
-        if ack:
+        datagram = parse(data)
+        if datagram is None:
+            return
+        if datagram.kind == "A":
             with self._arrived:
-                self.acked = max(self.acked, int(ack.group(1)))
+                self.acked = max(self.acked, datagram.number)
                 self._arrived.notify_all()
-        elif line:
-            self._early.setdefault(int(line.group(1)), line.group(2))
+        else:
+            self._early.setdefault(datagram.number, datagram.line)
             ready = []
             while self.expected in self._early:
                 ready.append(self._early.pop(self.expected))
@@ -71,7 +94,7 @@ class ReliableDatagramClient(DatagramClient):
     def data_numbers(self) -> list[int]:
         """The numbers of the data datagrams received, copies included, in order of arrival."""
         with self._arrived:
-            return [int(m.group(1)) for m in map(DATA.fullmatch, self.datagrams) if m]
+            return [d.number for d in map(parse, self.datagrams) if d and d.kind == "D"]
 
     def ack(self, seq: int) -> None:
         """Send "A seq" (every line up to seq arrived)."""
