@@ -314,3 +314,36 @@ def test_bonus_a_window_sends_several_lines_to_a_member_before_the_first_is_ackn
     check(bob.wait_for(lambda got: {2, 3, 4, 5} <= set(bob.data_numbers()), timeout=2.0),
           _("bob received only lines {numbers}: stop-and-wait sends one line at a time").format(
               numbers=sorted(set(bob.data_numbers()))))
+
+
+@pytest.mark.points(2, bonus=True, hint="rudp-fast-retransmit")
+def test_bonus_two_repeated_acknowledgements_get_the_missing_line_sent_again_at_once(scenario):
+    host = scenario.server()
+    alice, = scenario.join(host, "alice")
+    scenario.step(_("bob joins and acknowledges his welcome only once it came twice: the server's timeout for "
+                    "him backs off to 1 s, and no round-trip sample brings it down (Karn's rule)"))
+    bob = ReliableDatagramClient(host.address, "bob")
+    host.clients.append(bob)
+    bob.acking = False
+    bob.send_line("/join bob")
+    welcome = b"D 1 * welcome bob"
+    check(bob.wait_for(lambda got: got.count(welcome) >= 2, timeout=3.0),
+          _("bob did not acknowledge {line}, and the server did not send it again within 3 s").format(
+              line=repr(welcome)))
+    bob.ack(1)
+    alice.expect("* bob joined")
+    for number in range(3):
+        say(scenario, alice, f"line {number}")
+    check(bob.wait_for(lambda got: {2, 3, 4} <= set(bob.data_numbers()), timeout=2.0),
+          _("bob received only lines {numbers}: stop-and-wait sends one line at a time").format(
+              numbers=sorted(set(bob.data_numbers()))))
+    raw(scenario, bob, b"A 1", _("(lines 3 and 4 reached bob, line 2 did not: as if it were lost)"))
+    raw(scenario, bob, b"A 1", _("(the same again: two acknowledgements in a row that cover nothing new)"))
+    say(scenario, bob, "hi", _("(the server reads it after the two 'A 1', and answers it with 'A 2')"))
+    missing = b"D 2 [alice] line 0"
+    copies = [index for index, data in enumerate(bob.datagrams) if data == missing]
+    answer = bob.datagrams.index(b"A 2")
+    check(len(copies) >= 2 and copies[1] < answer,
+          _("after two repeated 'A 1', bob got the server's 'A 2' before a second copy of {line} (it came only "
+            "when its timeout passed, if at all): bob received {got}").format(
+              line=repr(missing), got=describe(bob.datagrams[copies[0]:])))

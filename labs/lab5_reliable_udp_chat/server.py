@@ -25,6 +25,7 @@ IDLE_TIMEOUT = 30.0    # seconds of silence after which a member is forgotten
 SWEEP_EVERY = 0.25     # seconds: the longest select() waits, so shutdown() and silence are noticed
 WINDOW = 8             # lines a sender may have unacknowledged at once (1 = stop-and-wait)
 MAX_TRIES = 12         # sends of one line before its receiver is given up on
+FAST_RESEND_AFTER = 2  # bonus: acknowledgements in a row covering nothing new, before the oldest line goes again
 FIRST_TIMEOUT = 0.5    # seconds to wait for an acknowledgement before any round trip was measured
 MIN_TIMEOUT = 0.05     # the floor: a few scheduler ticks, so a busy machine does not look like loss
 MAX_TIMEOUT = 1.0      # the ceiling: backing off past it would only wait longer for a vanished peer
@@ -69,6 +70,7 @@ class Peer:
         self.expected = 1        # the number of the next line we deliver from this peer
         self.early = {}          # seq -> text: arrived ahead of a missing line, delivered once it comes
         self.round_trip = RoundTrip()
+        self.repeated_acks = 0   # acknowledgements in a row that covered nothing new
         self.heard = time.monotonic()
 
     def accept(self, seq, text):
@@ -85,8 +87,13 @@ class Peer:
         """An "A seq" arrived: forget every line up to `seq`; measure the round trip of line `seq`
         unless a line it covers was sent twice (Karn's rule: that acknowledgement may answer any
         copy, and a line that waited at the receiver behind the lost one would look slow); without
-        a sample, a backed-off timeout stays as it is."""
-        # TODO: ignore an ack beyond what was sent; drop each line it covers; measure unless one was resent
+        a sample, a backed-off timeout stays as it is.
+
+        Bonus (window): return True at the FAST_RESEND_AFTER-th acknowledgement in a row that covers
+        nothing new: later lines arrived, the oldest did not, and it should go again now, not after
+        its timeout (TCP's fast retransmit, RFC 5681). Otherwise return False.
+        """
+        # TODO: ignore acks beyond what was sent; count repeats; drop covered lines; measure unless resent
         raise NotImplementedError("not implemented yet: Peer.acknowledged")
 
 

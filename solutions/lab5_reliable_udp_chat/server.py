@@ -25,6 +25,7 @@ IDLE_TIMEOUT = 30.0    # seconds of silence after which a member is forgotten
 SWEEP_EVERY = 0.25     # seconds: the longest select() waits, so shutdown() and silence are noticed
 WINDOW = 8             # lines a sender may have unacknowledged at once (1 = stop-and-wait)
 MAX_TRIES = 12         # sends of one line before its receiver is given up on
+FAST_RESEND_AFTER = 2  # bonus: acknowledgements in a row covering nothing new, before the oldest line goes again
 FIRST_TIMEOUT = 0.5    # seconds to wait for an acknowledgement before any round trip was measured
 MIN_TIMEOUT = 0.05     # the floor: a few scheduler ticks, so a busy machine does not look like loss
 MAX_TIMEOUT = 1.0      # the ceiling: backing off past it would only wait longer for a vanished peer
@@ -76,6 +77,7 @@ class Peer:
         self.expected = 1        # the number of the next line we deliver from this peer
         self.early = {}          # seq -> text: arrived ahead of a missing line, delivered once it comes
         self.round_trip = RoundTrip()
+        self.repeated_acks = 0   # acknowledgements in a row that covered nothing new
         self.heard = time.monotonic()
 
     def accept(self, seq, text):
@@ -100,13 +102,23 @@ class Peer:
         """An "A seq" arrived: forget every line up to `seq`; measure the round trip of line `seq`
         unless a line it covers was sent twice (Karn's rule: that acknowledgement may answer any
         copy, and a line that waited at the receiver behind the lost one would look slow); without
-        a sample, a backed-off timeout stays as it is."""
-        # BEGIN SOLUTION: ignore an ack beyond what was sent; drop each line it covers; measure unless one was resent
+        a sample, a backed-off timeout stays as it is.
+
+        Bonus (window): return True at the FAST_RESEND_AFTER-th acknowledgement in a row that covers
+        nothing new: later lines arrived, the oldest did not, and it should go again now, not after
+        its timeout (TCP's fast retransmit, RFC 5681). Otherwise return False.
+        """
+        # BEGIN SOLUTION: ignore acks beyond what was sent; count repeats; drop covered lines; measure unless resent
         if not self.unacked or seq > max(self.unacked):
-            return
+            return False
         covered = [self.unacked.pop(number) for number in sorted(self.unacked) if number <= seq]
-        if covered and all(tries == 1 for _, _, tries, _ in covered):
+        if not covered:
+            self.repeated_acks += 1
+            return self.repeated_acks == FAST_RESEND_AFTER
+        self.repeated_acks = 0
+        if all(tries == 1 for _, _, tries, _ in covered):
             self.round_trip.measured(now - covered[-1][1])
+        return False
         # END SOLUTION
 
 
@@ -151,7 +163,10 @@ class ReliableChatServer:
         peer = self.peers.get(address)
         if ack and peer:
             peer.heard = time.monotonic()
-            peer.acknowledged(int(ack.group(1)), time.monotonic())
+            if peer.acknowledged(int(ack.group(1)), time.monotonic()):  # bonus: the oldest line again, now
+                oldest = peer.oldest()
+                oldest[2] += 1
+                self.send_raw(address, oldest[0])
             self.send_waiting(address, peer)
         elif line:
             peer = peer or self.peers.setdefault(address, Peer(self.window))
