@@ -430,11 +430,11 @@ HINTS = {
     },
     "rudp-fast-retransmit": {
         "en": "Bonus: an acknowledgement that covers nothing new says a later line arrived and the oldest did "
-              "not. In acknowledged(), count such acknowledgements in a row and return True at the "
+              "not. In acknowledged(), count such acknowledgements in a row and return `True` at the "
               "FAST_RESEND_AFTER-th; handle_datagram() then sends the oldest line again at once (its tries + 1), "
               "without waiting for its timeout.",
         "ru": "Бонус: подтверждение, которое не покрывает ничего нового, говорит, что более поздняя строка "
-              "дошла, а самая старая — нет. В acknowledged() считайте такие подтверждения подряд и верните True "
+              "дошла, а самая старая — нет. В acknowledged() считайте такие подтверждения подряд и верните `True` "
               "на FAST_RESEND_AFTER-м; тогда handle_datagram() сразу передаёт самую старую строку повторно "
               "(число попыток + 1), не дожидаясь её тайм-аута.",
     },
