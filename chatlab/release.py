@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from chatlab.catalog import LABS, LABS_DIR, SOLUTIONS_DIR
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -236,31 +236,38 @@ def main(argv: list[str] | None = None) -> int:
                         help=_("where to write the starter code (default: labs/)"))
     args = parser.parse_args(argv)
     if not args.solutions.is_dir():
-        print(f"error: {args.solutions} does not exist (a student kit has no solutions/): nothing to release",
-              file=sys.stderr)
+        print(_("error: {folder} does not exist (a student kit has no solutions/): nothing to release").format(
+              folder=args.solutions), file=sys.stderr)
         return 1
     try:
         if args.student_kit:
             from chatlab.classroom.kit import build_student_kit
             written = build_student_kit(args.student_kit)
-            print(f"wrote the student kit to {args.student_kit} ({len(written)} files)")
+            print(ngettext("wrote the student kit to {folder} ({count} file)",
+                           "wrote the student kit to {folder} ({count} files)", len(written)).format(
+                folder=args.student_kit, count=len(written)))
             return 0
         if args.check:
             problems = check(args.solutions, args.labs)
             for problem in problems:
                 print(problem)
             if problems:
-                print("labs/ is out of date with solutions/: run `chatlab release`")
+                print(_("labs/ is out of date with solutions/: run `chatlab release`"))
                 return 1
-            print(f"labs/ is up to date ({len(_read_manifest(args.labs))} files)")
+            count = len(_read_manifest(args.labs))
+            print(ngettext("labs/ is up to date ({count} file)", "labs/ is up to date ({count} files)", count).format(
+                count=count))
             return 0
         changed = release(args.solutions, args.labs, force=args.force)
     except ValueError as error:  # a ReleaseError, or a KitError
-        print(f"error: {error}", file=sys.stderr)
+        print(_("error: {error}").format(error=error), file=sys.stderr)
         return 1
     for name in changed:
-        print(f"{'wrote' if (args.labs / name).exists() else 'removed'} {args.labs.name}/{name}")
-    print(f"labs/ is up to date with solutions/ ({len(changed)} files changed)")
+        done = _("wrote {file}") if (args.labs / name).exists() else _("removed {file}")
+        print(done.format(file=f"{args.labs.name}/{name}"))
+    print(ngettext("labs/ is up to date with solutions/ ({count} file changed)",
+                   "labs/ is up to date with solutions/ ({count} files changed)", len(changed)).format(
+        count=len(changed)))
     return 0
 
 

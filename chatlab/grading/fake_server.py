@@ -17,7 +17,7 @@ from typing import Callable
 from chatlab.grading.student_client import NEWLINE, StudentClient, quiet
 from chatlab.harness.reliable import Datagram, parse
 from chatlab.harness.waiting import WAIT, ExpectationError, describe, seconds_passed, shorten
-from chatlab.i18n import _
+from chatlab.i18n import _, ngettext
 
 DRAIN_WAIT = 1.0               # seconds to wait for a client to take a first piece before sending the next
 
@@ -212,8 +212,9 @@ class FakeServer:
 
     def send_bytes(self, data: bytes, note: str = "") -> None:
         """Send `data` as it is: one segment (TCP, sendall) or one datagram (UDP)."""
-        shown = shorten(data) if len(data) <= 120 else _("{count} bytes: {data}").format(count=len(data),
-                                                                                          data=shorten(data, 48))
+        count = len(data)
+        shown = shorten(data) if count <= 120 else ngettext("{count} byte: {data}", "{count} bytes: {data}",
+                                                            count).format(count=count, data=shorten(data, 48))
         self._step(_("the grader's server sends {data}").format(data=shown) + (f" {note}" if note else ""))
         deadline = time.monotonic() + WAIT
         if self.transport == "udp":
@@ -248,7 +249,8 @@ class FakeServer:
 
     def send_split(self, data: bytes, at: int, note: str = "") -> None:
         """Send `data` in two pieces, cut after byte `at`, the second only once the client has read the first."""
-        self.send_bytes(data[:at], note or _("(the first {count} bytes)").format(count=at))
+        first = ngettext("(the first {count} byte)", "(the first {count} bytes)", at).format(count=at)
+        self.send_bytes(data[:at], note or first)
         if not self.wait_taken():
             self._step(_("(the client did not read that piece within {seconds} s; the rest is sent anyway)").format(
                 seconds=f"{DRAIN_WAIT:g}"))

@@ -22,9 +22,9 @@ from chatlab.catalog import SOLUTIONS_DIR, Lab, lab_file, load_module
 from chatlab.harness.clients import ScriptedClient, client_for
 from chatlab.harness.waiting import WAIT, ExpectationError
 from chatlab.harness.wiretap import Wiretap
-from chatlab.i18n import _
+from chatlab.i18n import N_, _
 
-NO_REFERENCE = ("the reference is not in this kit: this cell's outputs were recorded when the kit was built "
+NO_REFERENCE = N_("the reference is not in this kit: this cell's outputs were recorded when the kit was built "
                 "(reopen the notebook without saving to see them again); once your {file} has no TODO left, "
                 "this cell runs yours")
 
@@ -42,7 +42,7 @@ def stand_in(lab: Lab, role: str, target="solutions"):
     if str(target) != "solutions" or SOLUTIONS_DIR.is_dir():
         return target
     if "not implemented yet" in lab_file(lab, role, "labs").read_text(encoding="utf-8"):
-        raise ReferenceMissing(NO_REFERENCE.format(file=f"labs/{lab.stem}/{role}.py"))
+        raise ReferenceMissing(_(NO_REFERENCE).format(file=f"labs/{lab.stem}/{role}.py"))
     print(_("the reference is not in this kit: running your {file} instead").format(file=f"labs/{lab.stem}/{role}.py"))
     return "labs"
 
