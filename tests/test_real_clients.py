@@ -5,8 +5,11 @@ hold it to that. Each server runs in-process (lab_session, port 0); a scripted o
 tells when an nc client has joined, so nothing sleeps; every wait on a process's output is
 bounded and every process is killed when its test ends (see conftest.py).
 """
+import os
+import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -144,3 +147,45 @@ def test_nc_u_joins_and_chats_in_the_udp_chat(nc):
         watcher.send_line("hello bob")
         client.out.wait_for(b"[obs] hello bob\n")
         assert client.popen.poll() is None  # nc -u never learns the chat is over: killed at teardown
+
+
+# --- lab 5: reliable chat over UDP, typed by hand ------------------------------------
+
+TRIES = 5  # times a person types a numbered line again when its acknowledgement does not come
+
+
+def type_until(client, line: bytes, answer: bytes) -> None:
+    """Type `line` into nc, and again while `answer` does not come within a second, as PROTOCOL.md's
+    sender does (TRIES times at most). nc sends what it read since its last send as one datagram, so
+    a line typed right after an acknowledgement may travel with it ("A 2\nD 2 hi"), a datagram the
+    server ignores; the line typed again travels alone, and the server takes a copy only once."""
+    for _ in range(TRIES):
+        client.send(line)
+        try:
+            client.out.wait_for(answer, timeout=1.0)
+            return
+        except AssertionError:
+            continue
+    client.out.wait_for(answer, timeout=0)  # fails, showing what nc printed
+
+
+def test_two_nc_u_sessions_join_chat_and_leave_through_chatlab_serve_lab5_by_hand(nc, spawn):
+    """PROTOCOL.md, "Lab 5": numbered lines typed by hand, and each line the server sends acknowledged by hand."""
+    server = spawn([sys.executable, "-m", "chatlab.cli", "serve", "lab5", "--target", "solutions", "--port", "0"],
+                   env={**os.environ, "PYTHONIOENCODING": "utf-8"})
+    port = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", server.first_line()).group(1)
+    alice, bob = nc(("127.0.0.1", port), "-u"), nc(("127.0.0.1", port), "-u")
+    type_until(alice, b"D 1 /join alice\n", b"D 1 * welcome alice\n")
+    alice.send(b"A 1\n")
+    type_until(bob, b"D 1 /join bob\n", b"D 1 * welcome bob\n")
+    bob.send(b"A 1\n")
+    alice.out.wait_for(b"D 2 * bob joined\n")
+    alice.send(b"A 2\n")
+    type_until(alice, b"D 2 hi bob\n", b"A 2\n")
+    bob.out.wait_for(b"D 2 [alice] hi bob\n")
+    bob.send(b"A 2\n")
+    type_until(bob, b"D 2 /leave\n", b"D 3 * bye\n")
+    bob.send(b"A 3\n")
+    said = alice.out.wait_for(b"D 3 * bob left\n")
+    alice.send(b"A 3\n")
+    assert b"[alice]" not in said  # her own line does not come back to her
