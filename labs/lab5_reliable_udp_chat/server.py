@@ -122,7 +122,7 @@ class ReliableChatServer:
 
     def handle_datagram(self, data, address):
         """An acknowledgement, or a numbered line: acknowledge it and act on each line now in order."""
-        # TODO: parse; "A n" -> acknowledged(); "D n text" -> accept(), ack cumulatively, then act
+        # TODO: parse; "A n" -> acknowledged() (True: resend the oldest); "D n text" -> accept(), ack, act
         raise NotImplementedError("not implemented yet: ReliableChatServer.handle_datagram")
 
     def handle_line(self, data, address):

@@ -157,7 +157,7 @@ class ReliableChatServer:
 
     def handle_datagram(self, data, address):
         """An acknowledgement, or a numbered line: acknowledge it and act on each line now in order."""
-        # BEGIN SOLUTION: parse; "A n" -> acknowledged(); "D n text" -> accept(), ack cumulatively, then act
+        # BEGIN SOLUTION: parse; "A n" -> acknowledged() (True: resend the oldest); "D n text" -> accept(), ack, act
         data = data.removesuffix(b"\n").removesuffix(b"\r")  # nc -u sends "\n", nc -C "\r\n"
         ack, line = ACK.fullmatch(data), DATA.fullmatch(data)
         peer = self.peers.get(address)
