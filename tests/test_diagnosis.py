@@ -261,3 +261,28 @@ def test_wait_read_counts_what_the_server_read_and_gives_up_early_on_a_server_th
     started = time.monotonic()
     assert host.wait_read(client.port, 10, timeout=3.0) == 5
     assert time.monotonic() - started < 1.5, "wait_read waited out its bound for a server that stopped reading"
+
+
+def test_a_client_that_died_of_an_exception_gets_the_client_hint_not_the_servers():
+    """A student's client whose receiving thread raised: the finding names the thread and the line, and the
+    hint that follows is about a client (it used to be the hint for a thread of a server)."""
+    class DeadClient:
+        name = "Иван"
+        stderr = ('Exception in thread Thread-1 (receive_lines):\nTraceback (most recent call last):\n'
+                  '  File "/tmp/x/lab2_two_user_chat/client.py", line 37, in receive_lines\n'
+                  '    show(line.decode("utf-8"))\n'
+                  "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 6: invalid start byte\n")
+
+        def not_implemented(self):
+            return False
+
+        def texts(self):
+            return []
+
+    class Scenario:
+        hosts = ()
+        student_clients = [DeadClient()]
+
+    found = diagnose(Scenario(), None)
+    assert [(f.key, f.hint_key) for f in found] == [("client-crashed", "client-crash")]
+    assert "client.py:37" in found[0].text and "Thread-1 (receive_lines)" in found[0].text

@@ -186,7 +186,7 @@ def _client_crash(client, found) -> None:
         tracebacks[-1])]
     error = [line for line in tracebacks[-1].strip().splitlines() if line and not line.startswith(" ")][-1]
     thread = THREAD.search(client.stderr)
-    found("client-crashed", "thread-died", client=client.name, error=error.strip(), where=where[-1] if where else "?",
+    found("client-crashed", "client-crash", client=client.name, error=error.strip(), where=where[-1] if where else "?",
           thread=thread["name"] if thread else "MainThread")
 
 

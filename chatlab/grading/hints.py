@@ -15,6 +15,16 @@ HINTS = {
               "строку выше; обрабатывайте сбои сокета (ConnectionResetError, b'' от recv()) там, где они "
               "возникают, и освобождайте ресурсы клиента в `finally`, чтобы остальные узнали о его уходе.",
     },
+    "client-crash": {
+        "en": "An exception ended your client, or its receiving thread. Read the error and its line above: a "
+              "client must survive whatever the server sends (bytes that are not UTF-8: decode with "
+              "errors=\"replace\"; a line longer than one recv(); the server closing the connection) and end "
+              "only at the end of input or when it leaves.",
+        "ru": "Исключение завершило ваш клиент или его поток приёма. Прочитайте ошибку и строку выше: клиент "
+              "должен переживать всё, что присылает сервер (байты не в UTF-8: декодируйте с "
+              "errors=\"replace\"; строку длиннее одного recv(); закрытие соединения сервером), и завершаться "
+              "только в конце ввода или когда уходит сам.",
+    },
     "process-exited": {
         "en": "The whole server process ended: look for sys.exit(), os._exit() or exit() in your code, or a crash "
               "in the thread that calls serve_forever(). A server ends only when shutdown() is called.",
