@@ -17,10 +17,17 @@ def test_the_checker_finds_english_prose_and_leaves_code_alone():
                          "x = sock.recv(1024)  # one recv() = one message") == []
 
 
+# Scenarios left out of a run here: they fail as the ones kept do, with the same words, after a long wait.
+LEFT_OUT = {"lab5_no_retransmission": [  # through the lossy relay, patient waits: 31 s of the run's 61
+    f"grader/test_lab5_reliable_udp_chat.py::test_every_line_is_delivered_exactly_once_and_in_order_through_a_"
+    f"lossy_network[{loss}]" for loss in ("10%", "30%")]}
+
+
 def graded_in_russian(name: str, folder) -> object:
     """tests/broken/NAME graded with --lang ru (only its server's or its client's tests)."""
     spec = broken_spec(name)
-    return grade(build_broken(name, folder), spec["lab"], role=broken_role(spec), lang="ru")
+    extra = [option for test in LEFT_OUT.get(name, ()) for option in ("--deselect", test)]
+    return grade(build_broken(name, folder), spec["lab"], role=broken_role(spec), lang="ru", extra=extra)
 
 
 @pytest.fixture(scope="module")
