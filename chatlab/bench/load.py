@@ -23,6 +23,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from chatlab.harness.goodput import quantile_ms
+
 CPUS_VARIABLE = "CHATLAB_BENCH_CPUS"  # set by chatlab bench: the CPUs a bench process may run on
 QUIET = 5.0           # seconds without any delivery: the rest is not coming
 DATAGRAM_QUIET = 1.0  # the same over UDP: on loopback a datagram arrives within microseconds, or never
@@ -50,10 +52,7 @@ class LoadResult:
         return self.delivered / self.seconds if self.seconds else 0.0
 
     def latency_ms(self, quantile: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+        return quantile_ms(self.latencies, quantile)
 
     def summary(self) -> dict:
         """The figures the bench keeps, without the latencies themselves."""

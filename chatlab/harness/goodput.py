@@ -84,8 +84,13 @@ class Delivery:
         return self.data_datagrams / self.delivered if self.delivered else float("nan")
 
     def latency_ms(self, quantile: float) -> float:
-        ordered = sorted(self.latencies) or [float("nan")]
-        return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
+        return quantile_ms(self.latencies, quantile)
+
+
+def quantile_ms(latencies: list[float], quantile: float) -> float:
+    """The `quantile` (0.5: the median, 0.99: p99) of `latencies` in seconds, as milliseconds; nan if none."""
+    ordered = sorted(latencies) or [float("nan")]
+    return 1000 * ordered[min(len(ordered) - 1, int(quantile * len(ordered)))]
 
 
 def deliver(lab, target="solutions", lines: int = LINES, loss: float = 0.0, ack_delay: float = ACK_DELAY,
